@@ -1,0 +1,201 @@
+// Configuration: defaults, then `dockmk.yml` at the checkout root, then DOCKMK_* environment
+// variables, then flags. The result is one frozen object passed to every stage.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { isDomain, isRepositoryPath } from '../model/image-ref.js';
+
+export type PullPolicy = 'auto' | 'always' | 'missing' | 'never';
+
+export interface Paths {
+  /** Service directories: `<build>/<svc>/Dockerfile`. */
+  readonly build: string;
+  /** Docker plays: `<plays>/<svc>.yml`. */
+  readonly plays: string;
+  readonly roles: string;
+  readonly playbooks: string;
+}
+
+export interface Config {
+  /** Absolute path of the checkout. */
+  readonly root: string;
+  /** Namespace of this checkout's images, in FROM lines and when published (`edxops`). */
+  readonly namespace: string;
+  /** Registry host the images are published to; null is Docker Hub. */
+  readonly registry: string | null;
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly noCache: boolean;
+  readonly pull: PullPolicy;
+  /** Directory holding Docker's client config.json (credentials). */
+  readonly dockerConfigDir: string;
+  /** dockmk's own state: history, logs, caches (`<root>/.dockmk`, or $DOCKMK_STATE_DIR). */
+  readonly stateDir: string;
+  readonly paths: Paths;
+  /** Minutes each service takes to build, for --shard (`weights:` in dockmk.yml). */
+  readonly weights: Readonly<Record<string, number>>;
+}
+
+export const CONFIG_FILE = 'dockmk.yml';
+
+export const DEFAULT_PATHS: Paths = Object.freeze({
+  build: 'docker/build',
+  plays: 'docker/plays',
+  roles: 'playbooks/roles',
+  playbooks: 'playbooks',
+});
+
+/** What flags set; undefined leaves the value to the file, the environment or the default. */
+export interface ConfigOverrides {
+  root?: string | undefined;
+  namespace?: string | undefined;
+  registry?: string | undefined;
+  buildArgs?: readonly string[] | undefined;
+  noCache?: boolean | undefined;
+  pull?: string | undefined;
+}
+
+interface FileConfig {
+  namespace?: string;
+  registry?: string;
+  buildArgs?: Record<string, string>;
+  pull?: string;
+  paths?: Partial<Paths>;
+  weights?: Record<string, number>;
+}
+
+export function loadConfig(
+  flags: ConfigOverrides,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  cwd: string = process.cwd(),
+): Config {
+  const root = resolve(cwd, flags.root ?? '.');
+  const filePath = join(root, CONFIG_FILE);
+  const file = existsSync(filePath) ? parseConfigFile(readFileSync(filePath, 'utf8'), CONFIG_FILE) : {};
+  return resolveConfig(root, file, flags, env);
+}
+
+export function resolveConfig(
+  root: string,
+  file: FileConfig,
+  flags: ConfigOverrides,
+  env: Readonly<Record<string, string | undefined>>,
+): Config {
+  const namespace = flags.namespace ?? env.DOCKMK_NAMESPACE ?? file.namespace ?? 'edxops';
+  if (namespace === '' || !isRepositoryPath(namespace)) {
+    throw new ConfigError(`namespace "${namespace}" is not a valid repository path`, {
+      hint: 'use lowercase letters, digits, ".", "_", "-" and "/" between parts, e.g. edxops or my-org/images',
+    });
+  }
+  const registryText = flags.registry ?? env.DOCKMK_REGISTRY ?? file.registry ?? '';
+  const registry = normalizeRegistry(registryText);
+  const pull = flags.pull ?? file.pull ?? 'auto';
+  if (!['auto', 'always', 'missing', 'never'].includes(pull)) {
+    throw new ConfigError(`pull policy "${pull}" is not known`, { hint: 'use auto, always, missing or never' });
+  }
+  const buildArgs = { ...file.buildArgs, ...parseBuildArgs(flags.buildArgs ?? [], env) };
+  const dockerConfigDir = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker');
+  return Object.freeze({
+    root,
+    namespace,
+    registry,
+    buildArgs: Object.freeze(buildArgs),
+    noCache: flags.noCache ?? false,
+    pull: pull as PullPolicy,
+    dockerConfigDir,
+    stateDir: resolve(root, env.DOCKMK_STATE_DIR ?? '.dockmk'),
+    paths: Object.freeze({ ...DEFAULT_PATHS, ...file.paths }),
+    weights: Object.freeze({ ...file.weights }),
+  });
+}
+
+function normalizeRegistry(text: string): string | null {
+  const host = text.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  if (host === '' || host === 'docker.io' || host === 'index.docker.io' || host === 'registry-1.docker.io') return null;
+  if (host.includes('/')) {
+    throw new ConfigError(`registry "${text}" holds a path`, {
+      hint: `give the host as --registry ${host.split('/')[0]} and the path as --namespace ${host.split('/').slice(1).join('/')}`,
+    });
+  }
+  if (!isDomain(host)) throw new ConfigError(`registry "${text}" is not a valid registry host`, { hint: 'e.g. ghcr.io or localhost:5000' });
+  return host;
+}
+
+/** `K=V` sets K; a bare `K` takes K from the environment, or is dropped when unset (as docker build does). */
+export function parseBuildArgs(items: readonly string[], env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const name = eq === -1 ? item : item.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new ConfigError(`--build-arg "${item}" does not start with a valid name`, { hint: 'write --build-arg NAME=value' });
+    }
+    const value = eq === -1 ? env[name] : item.slice(eq + 1);
+    if (value !== undefined) args[name] = value;
+  }
+  return args;
+}
+
+const KEYS = new Set(['namespace', 'registry', 'buildArgs', 'pull', 'paths', 'weights']);
+const PATH_KEYS = new Set(Object.keys(DEFAULT_PATHS));
+
+/** Parses `dockmk.yml`; every error names file:line. */
+export function parseConfigFile(text: string, file: string): FileConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const lineOf = (node: YamlNode | null | undefined, offset?: number): number =>
+    lineCounter.linePos(offset ?? node?.range?.[0] ?? 0).line;
+  const error = doc.errors[0];
+  if (error) throw new ConfigError(`${file}:${lineOf(null, error.pos[0])}: ${error.message.split('\n')[0]}`);
+  if (doc.contents === null) return {};
+  if (!isMap(doc.contents)) throw new ConfigError(`${file}:${lineOf(doc.contents)}: expected a mapping of settings`);
+  const out: FileConfig = {};
+  for (const pair of doc.contents.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : '';
+    const where = `${file}:${lineOf(pair.key as YamlNode)}`;
+    if (!KEYS.has(key)) {
+      throw new ConfigError(`${where}: unknown setting "${key}"`, { hint: `known settings: ${[...KEYS].join(', ')}` });
+    }
+    const value = pair.value as YamlNode | null;
+    if (key === 'weights') {
+      out.weights = parseWeights(value, (node) => `${file}:${lineOf(node)}`);
+    } else if (key === 'buildArgs' || key === 'paths') {
+      if (!isMap(value)) throw new ConfigError(`${where}: ${key} must be a mapping`);
+      const entries: Record<string, string> = {};
+      for (const item of value.items) {
+        const name = isScalar(item.key) ? String(item.key.value) : '';
+        if (key === 'paths' && !PATH_KEYS.has(name)) {
+          throw new ConfigError(`${file}:${lineOf(item.key as YamlNode)}: unknown path "${name}"`, {
+            hint: `known paths: ${[...PATH_KEYS].join(', ')}`,
+          });
+        }
+        if (!isScalar(item.value)) throw new ConfigError(`${file}:${lineOf(item.key as YamlNode)}: ${key}.${name} must be a string`);
+        entries[name] = String(item.value.value);
+      }
+      out[key] = entries;
+    } else {
+      if (!isScalar(value)) throw new ConfigError(`${where}: ${key} must be a string`);
+      out[key as 'namespace' | 'registry' | 'pull'] = String(value.value);
+    }
+  }
+  return out;
+}
+
+/** `weights:` as a mapping (`svc: 5`) or as the legacy list of one-key maps (`- svc: 5`), in minutes. */
+function parseWeights(value: YamlNode | null, where: (node: YamlNode | null | undefined) => string): Record<string, number> {
+  const pairs = isMap(value) ? value.items : isSeq(value) ? value.items.flatMap((item) => (isMap(item) ? item.items : [])) : null;
+  if (pairs === null || (isSeq(value) && value.items.some((item) => !isMap(item)))) {
+    throw new ConfigError(`${where(value)}: weights must be a mapping of service to minutes (or a list of "- service: minutes")`);
+  }
+  const weights: Record<string, number> = {};
+  for (const item of pairs) {
+    const minutes = isScalar(item.value) ? Number(item.value.value) : Number.NaN;
+    if (!isScalar(item.key) || !(minutes > 0) || !Number.isFinite(minutes)) {
+      throw new ConfigError(`${where(item.key as YamlNode)}: the weight of "${String(isScalar(item.key) ? item.key.value : '')}" must be a positive number of minutes`);
+    }
+    weights[String(item.key.value)] = minutes;
+  }
+  return weights;
+}

@@ -1,0 +1,82 @@
+// A digest of every file of the build context (its content, and whether it is executable, as
+// git records it, so digests agree across machines whatever their umask; a symlink's target),
+// read through a cache keyed by path, size, mtime and mode, so a no-op run reads no file twice.
+
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ContextListing } from './context.js';
+
+const CACHE_VERSION = 1;
+
+/** A file changed this recently may change again within its mtime's resolution: not cached. */
+const RACY_MS = 2000;
+
+interface CacheFile {
+  v: number;
+  /** path → [size, mtimeMs, mode, digest] */
+  files: Record<string, [number, number, number, string]>;
+}
+
+/** Digests of the listed files and links, by path. `cacheFile` may be null (no cache). */
+export async function digestContext(listing: ContextListing, cacheFile: string | null): Promise<Map<string, string>> {
+  const cache = cacheFile ? readCache(cacheFile) : { v: CACHE_VERSION, files: {} };
+  const next: CacheFile = { v: CACHE_VERSION, files: {} };
+  const digests = new Map<string, string>();
+  let changed = false;
+  const now = Date.now();
+  const pending: Promise<void>[] = [];
+  for (const entry of listing.entries) {
+    if (entry.type === 'directory') continue;
+    if (entry.type === 'symlink') {
+      digests.set(entry.path, `link:${entry.linkname ?? ''}`);
+      continue;
+    }
+    const known = cache.files[entry.path];
+    if (known && known[0] === entry.size && known[1] === entry.mtimeMs && known[2] === entry.mode) {
+      digests.set(entry.path, known[3]);
+      next.files[entry.path] = known;
+      continue;
+    }
+    changed = true;
+    pending.push(
+      hashFile(join(listing.root, entry.path)).then((sha) => {
+        const digest = `${entry.mode & 0o111 ? 'x' : '-'}:${sha}`;
+        digests.set(entry.path, digest);
+        if (now - entry.mtimeMs > RACY_MS) next.files[entry.path] = [entry.size, entry.mtimeMs, entry.mode, digest];
+      }),
+    );
+    if (pending.length >= 32) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  if (cacheFile && (changed || Object.keys(cache.files).length !== Object.keys(next.files).length)) writeCache(cacheFile, next);
+  return new Map([...digests].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+function hashFile(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+function readCache(path: string): CacheFile {
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as CacheFile;
+    if (parsed.v === CACHE_VERSION && parsed.files && typeof parsed.files === 'object') return parsed;
+  } catch {
+    // No cache yet, or a damaged one: start over.
+  }
+  return { v: CACHE_VERSION, files: {} };
+}
+
+/** Written to a temporary file and renamed, so a crash never leaves half a cache. */
+function writeCache(path: string, cache: CacheFile): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(cache));
+  renameSync(temporary, path);
+}

@@ -1,0 +1,63 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadConfig, parseBuildArgs } from '../../src/config/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+function checkout(configText?: string): string {
+  const root = mkdtempSync(join(tmpdir(), 'dockmk-config-'));
+  if (configText !== undefined) writeFileSync(join(root, 'dockmk.yml'), configText);
+  return root;
+}
+
+test('defaults: edxops on Docker Hub, legacy paths, ~/.docker credentials', () => {
+  const root = checkout();
+  const config = loadConfig({}, { HOME: '/home/u' }, root);
+  assert.is(config.root, root);
+  assert.is(config.namespace, 'edxops');
+  assert.is(config.registry, null);
+  assert.is(config.dockerConfigDir, '/home/u/.docker');
+  assert.equal(config.paths, { build: 'docker/build', plays: 'docker/plays', roles: 'playbooks/roles', playbooks: 'playbooks' });
+  assert.ok(Object.isFrozen(config));
+});
+
+test('flags beat the environment, which beats dockmk.yml', () => {
+  const root = checkout('namespace: from-file\nregistry: ghcr.io\nbuildArgs:\n  A: file\n  B: file\npaths:\n  build: images\n');
+  assert.is(loadConfig({}, {}, root).namespace, 'from-file');
+  assert.is(loadConfig({}, { DOCKMK_NAMESPACE: 'from-env' }, root).namespace, 'from-env');
+  assert.is(loadConfig({ namespace: 'from-flag' }, { DOCKMK_NAMESPACE: 'from-env' }, root).namespace, 'from-flag');
+  const config = loadConfig({ buildArgs: ['B=flag'] }, { DOCKER_CONFIG: '/creds' }, root);
+  assert.equal(config.buildArgs, { A: 'file', B: 'flag' });
+  assert.is(config.registry, 'ghcr.io');
+  assert.is(config.paths.build, 'images');
+  assert.is(config.dockerConfigDir, '/creds');
+});
+
+test('--build-arg NAME takes the value from the environment, as docker build does', () => {
+  assert.equal(parseBuildArgs(['A=1=2', 'B', 'C'], { B: 'env' }), { A: '1=2', B: 'env' });
+  assert.throws(() => parseBuildArgs(['=x'], {}), /does not start with a valid name/);
+});
+
+test('registry hosts are normalized; paths in them are refused with the fix', () => {
+  const root = checkout();
+  assert.is(loadConfig({ registry: 'https://localhost:5000/' }, {}, root).registry, 'localhost:5000');
+  assert.is(loadConfig({ registry: 'docker.io' }, {}, root).registry, null);
+  assert.throws(() => loadConfig({ registry: 'ghcr.io/openedx' }, {}, root), (error: unknown) =>
+    error instanceof ConfigError && /--namespace openedx/.test(error.hint ?? ''),
+  );
+  assert.throws(() => loadConfig({ namespace: 'Bad Name' }, {}, root), /not a valid repository path/);
+});
+
+test('dockmk.yml errors name the file and line', () => {
+  const cases: [string, RegExp][] = [
+    ['namespace: a\nregistyr: x\n', /^dockmk\.yml:2: unknown setting "registyr"/],
+    ['paths:\n  roles: r\n  bogus: b\n', /^dockmk\.yml:3: unknown path "bogus"/],
+    ['namespace: [unclosed\n', /^dockmk\.yml:\d+: /],
+    ['- a\n', /^dockmk\.yml:1: expected a mapping/],
+  ];
+  for (const [text, message] of cases) assert.throws(() => loadConfig({}, {}, checkout(text)), message);
+});
+
+test.run();

@@ -1,0 +1,74 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { expandWord, lexDockerfile, splitWords } from '../../src/model/dockerfile-lex.js';
+
+const env = (entries: Record<string, string>) => new Map(Object.entries(entries));
+
+test('joins continuation lines and drops comment lines inside them', () => {
+  const { lines } = lexDockerfile('FROM a\nRUN echo one \\\n  # a comment\n\n  two\nCMD x\n');
+  assert.equal(
+    lines.map((l) => [l.keyword, l.args, l.line, l.endLine]),
+    [
+      ['FROM', 'a', 1, 1],
+      ['RUN', 'echo one   two', 2, 5],
+      ['CMD', 'x', 6, 6],
+    ],
+  );
+});
+
+test('keywords are case-insensitive and leading whitespace is ignored', () => {
+  const { lines } = lexDockerfile('  from ubuntu:focal as base\n\tRun true');
+  assert.equal(lines.map((l) => l.keyword), ['FROM', 'RUN']);
+  assert.is(lines[0]?.args, 'ubuntu:focal as base');
+});
+
+test('the escape directive switches the continuation character', () => {
+  const { escape, lines } = lexDockerfile('# escape=`\nFROM edxops/xenial-common:latest `\n  AS base\nRUN dir c:\\\n');
+  assert.is(escape, '`');
+  assert.is(lines[0]?.args, 'edxops/xenial-common:latest   AS base');
+  assert.is(lines[1]?.args, 'dir c:\\');
+});
+
+test('directives count only before the first other line', () => {
+  const { escape } = lexDockerfile('FROM a\n# escape=`\n');
+  assert.is(escape, '\\');
+});
+
+test('a trailing continuation at end of file still yields the instruction', () => {
+  const { lines } = lexDockerfile('FROM a \\');
+  assert.equal(lines.map((l) => l.args), ['a']);
+});
+
+test('CRLF files lex like LF files', () => {
+  const { lines } = lexDockerfile('FROM a\r\nRUN b \\\r\n c\r\n');
+  assert.equal(lines.map((l) => l.args), ['a', 'b  c']);
+});
+
+test('splitWords keeps quoted words whole', () => {
+  assert.equal(splitWords(`a "b c" 'd e'  f\\ g`, '\\'), ['a', '"b c"', "'d e'", 'f\\ g']);
+});
+
+test('expands $VAR, ${VAR} and the default forms', () => {
+  const vars = env({ TAG: 'latest', EMPTY: '' });
+  assert.is(expandWord('edxops/x:${TAG}', vars, '\\').value, 'edxops/x:latest');
+  assert.is(expandWord('edxops/x:$TAG', vars, '\\').value, 'edxops/x:latest');
+  assert.is(expandWord('x:${MISSING:-focal}', vars, '\\').value, 'x:focal');
+  assert.is(expandWord('x:${EMPTY:-focal}', vars, '\\').value, 'x:focal');
+  assert.is(expandWord('x:${EMPTY-focal}', vars, '\\').value, 'x:');
+  assert.is(expandWord('x:${TAG:+set}', vars, '\\').value, 'x:set');
+  assert.is(expandWord('x:${MISSING:+set}', vars, '\\').value, 'x:');
+});
+
+test('reports variables used without a value', () => {
+  const result = expandWord('edxops/x:${TAG}', env({}), '\\');
+  assert.is(result.value, 'edxops/x:');
+  assert.equal(result.unset, ['TAG']);
+});
+
+test('quotes and escapes: single quotes are literal, escaped $ is literal', () => {
+  const vars = env({ A: '1' });
+  assert.is(expandWord(`'$A'"$A"\\$A`, vars, '\\').value, '$A1$A');
+  assert.is(expandWord('`$A', vars, '`').value, '$A');
+});
+
+test.run();
