@@ -1,0 +1,27 @@
+// Which inputs of a build changed since the build that made its image: the named inputs of
+// the plan compared with those history recorded, and the base image IDs.
+
+import type { BuildRecord } from '../discover/runs.js';
+
+export type ServiceState = 'built' | 'not-built' | 'modified';
+
+export interface Current {
+  readonly parts: Readonly<Record<string, string>>;
+  readonly baseIds: Readonly<Record<string, string>> | null;
+}
+
+/** Names of the inputs that differ: "play docker/plays/x.yml", "role common (new)", "parent x:test". */
+export function changedInputs(current: Current, built: BuildRecord | undefined): string[] {
+  if (built?.inputs === undefined) return ['unknown (no record of the build that made this image)'];
+  const changed: string[] = [];
+  const before = built.inputs;
+  for (const key of [...new Set([...Object.keys(current.parts), ...Object.keys(before)])].sort()) {
+    if (!(key in before)) changed.push(`${key} (new)`);
+    else if (!(key in current.parts)) changed.push(`${key} (gone)`);
+    else if (before[key] !== current.parts[key]) changed.push(key);
+  }
+  for (const [ref, id] of Object.entries(current.baseIds ?? {})) {
+    if (built.bases?.[ref] !== id) changed.push(`parent ${ref}`);
+  }
+  return changed;
+}
