@@ -1,0 +1,41 @@
+// What a run reports as it goes: one union tagged by `kind`. report/ formats each kind;
+// nothing here holds a credential.
+
+import type { BuildPlan, PlanStep } from '../plan/types.js';
+
+export type StepStatus =
+  /** Pulled, built, tagged or pushed. */
+  | 'done'
+  /** A `missing`-policy pull found the image already there. */
+  | 'present'
+  /** A build whose tag already carries the hash of its inputs. */
+  | 'up-to-date'
+  | 'failed'
+  /** Running when the run stopped (another step failed, or an interrupt). */
+  | 'cancelled'
+  /** Never started: a step it needs did not succeed, or the run stopped first. */
+  | 'skipped';
+
+export interface StepResult {
+  readonly step: PlanStep;
+  readonly status: StepStatus;
+  readonly durationMs: number;
+  readonly imageId?: string;
+  readonly digest?: string | null;
+  /** The hash of a build's inputs (the image label). */
+  readonly inputHash?: string;
+  /** The ID of each image a build read, by reference. */
+  readonly baseIds?: Readonly<Record<string, string>>;
+  /** Why it failed or was skipped (no secrets). */
+  readonly reason?: string;
+}
+
+export type RunEvent =
+  | { readonly kind: 'run-start'; readonly plan: BuildPlan; readonly engine: string; readonly at: number; readonly jobs: number }
+  | { readonly kind: 'context'; readonly root: string; readonly files: number; readonly bytes: number }
+  | { readonly kind: 'step-start'; readonly step: PlanStep; readonly index: number; readonly total: number }
+  | { readonly kind: 'step-output'; readonly step: PlanStep; readonly line: string }
+  | { readonly kind: 'step-end'; readonly result: StepResult; readonly output: readonly string[] }
+  | { readonly kind: 'run-end'; readonly ok: boolean; readonly interrupted: boolean; readonly durationMs: number; readonly results: readonly StepResult[] };
+
+export type Emit = (event: RunEvent) => void;

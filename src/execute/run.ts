@@ -1,0 +1,161 @@
+// Runs a plan as a graph on an Engine: a step starts once the steps it needs have succeeded,
+// at most `jobs` at a time, in plan order among those ready. Fail-fast by default (running
+// steps are cancelled, engine-side too); with keepGoing only the steps that depend on a
+// failure are skipped. An interrupt cancels everything and leaves no tag moved.
+
+import { listContext as listCheckoutContext, type ContextListing } from '../discover/context.js';
+import { DockmkError, EngineError, InterruptedError } from '../errors.js';
+import { registryOf } from '../model/image-ref.js';
+import type { BuildPlan, PlanStep } from '../plan/types.js';
+import { redact, type Credentials } from './credentials.js';
+import type { Engine } from './engine.js';
+import type { Emit, StepResult, StepStatus } from './events.js';
+import { runStep, failureReason } from './steps.js';
+
+export interface RunOptions {
+  /** Steps running at once (default 2). */
+  readonly jobs: number;
+  /** Go on with every step that does not depend on a failure. */
+  readonly keepGoing: boolean;
+  /** Build even when the tag already carries the input hash. */
+  readonly force: boolean;
+}
+
+export interface RunContext {
+  readonly engine: Engine;
+  readonly credentials: Credentials;
+  readonly emit: Emit;
+  readonly signal: AbortSignal;
+  /** Milliseconds; injected so tests control time. */
+  readonly now: () => number;
+  readonly listContext?: (root: string) => Promise<ContextListing>;
+}
+
+export interface RunResult {
+  readonly ok: boolean;
+  readonly interrupted: boolean;
+  readonly results: readonly StepResult[];
+}
+
+export const DEFAULT_RUN_OPTIONS: RunOptions = { jobs: 2, keepGoing: false, force: false };
+
+const SUCCESS: ReadonlySet<StepStatus> = new Set(['done', 'present', 'up-to-date']);
+
+export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOptions = DEFAULT_RUN_OPTIONS): Promise<RunResult> {
+  const started = ctx.now();
+  ctx.emit({ kind: 'run-start', plan, engine: ctx.engine.address, at: started, jobs: options.jobs });
+  await ctx.engine.ping(ctx.signal);
+  await checkPushCredentials(plan, ctx);
+
+  const abort = new AbortController();
+  const onInterrupt = (): void => abort.abort();
+  ctx.signal.addEventListener('abort', onInterrupt, { once: true });
+  if (ctx.signal.aborted) abort.abort();
+
+  const results = new Map<string, StepResult>();
+  const running = new Map<string, Promise<void>>();
+  let stoppedBy: string | null = null;
+  let listing: Promise<ContextListing> | null = null;
+  const context = (): Promise<ContextListing> => {
+    listing ??= (ctx.listContext ?? listCheckoutContext)(plan.root).then((found) => {
+      ctx.emit({ kind: 'context', root: found.root, files: found.entries.length, bytes: found.bytes });
+      return found;
+    });
+    return listing;
+  };
+
+  const finish = (result: StepResult, output: readonly string[] = []): void => {
+    results.set(result.step.id, result);
+    ctx.emit({ kind: 'step-end', result, output });
+  };
+
+  const start = (step: PlanStep, index: number): void => {
+    ctx.emit({ kind: 'step-start', step, index, total: plan.steps.length });
+    const output: string[] = [];
+    const begin = ctx.now();
+    const work = runStep(step, {
+      engine: ctx.engine,
+      credentials: ctx.credentials,
+      signal: abort.signal,
+      force: options.force,
+      context,
+      onLine: (raw) => {
+        const line = redact(raw, ctx.credentials.secrets);
+        output.push(line);
+        if (output.length > TAIL) output.shift();
+        ctx.emit({ kind: 'step-output', step, line });
+      },
+    }).then(
+      (detail) => finish({ step, durationMs: ctx.now() - begin, ...detail }),
+      (error: unknown) => {
+        if (!(error instanceof DockmkError)) throw error;
+        const durationMs = ctx.now() - begin;
+        if (abort.signal.aborted && (error instanceof InterruptedError || ctx.signal.aborted || stoppedBy !== null)) {
+          const reason = ctx.signal.aborted ? 'interrupted' : `cancelled: ${stoppedBy} failed`;
+          finish({ step, status: 'cancelled', durationMs, reason }, output);
+          return;
+        }
+        const reason = redact(failureReason(step, error, output, ctx.credentials), ctx.credentials.secrets);
+        finish({ step, status: 'failed', durationMs, reason }, output);
+        if (!options.keepGoing && stoppedBy === null) {
+          stoppedBy = step.id;
+          abort.abort();
+        }
+      },
+    );
+    running.set(step.id, work.finally(() => running.delete(step.id)));
+  };
+
+  for (;;) {
+    if (!abort.signal.aborted) {
+      for (const [index, step] of plan.steps.entries()) {
+        if (running.size >= options.jobs) break;
+        if (results.has(step.id) || running.has(step.id)) continue;
+        const blocker = step.needs.find((need) => results.has(need) && !SUCCESS.has((results.get(need) as StepResult).status));
+        if (blocker !== undefined) {
+          const cause = results.get(blocker) as StepResult;
+          finish({ step, status: 'skipped', durationMs: 0, reason: `skipped: ${cause.status === 'failed' ? `${blocker} failed` : `${blocker} did not run`}` });
+          continue;
+        }
+        if (step.needs.every((need) => results.has(need))) start(step, index);
+      }
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  ctx.signal.removeEventListener('abort', onInterrupt);
+
+  const interrupted = ctx.signal.aborted;
+  for (const step of plan.steps) {
+    if (results.has(step.id)) continue;
+    const reason = interrupted ? 'not started: interrupted' : `not started: ${stoppedBy ?? 'an earlier step'} failed`;
+    finish({ step, status: 'skipped', durationMs: 0, reason });
+  }
+  const ordered = plan.steps.map((step) => results.get(step.id) as StepResult);
+  const ok = ordered.every((result) => SUCCESS.has(result.status));
+  ctx.emit({ kind: 'run-end', ok, interrupted, durationMs: ctx.now() - started, results: ordered });
+  return { ok, interrupted, results: ordered };
+}
+
+/** Lines of output kept per step for the failure report. */
+const TAIL = 30;
+
+/** Before anything is built: the registries we will push to accept our credentials. */
+async function checkPushCredentials(plan: BuildPlan, ctx: RunContext): Promise<void> {
+  const registries = new Set(plan.steps.flatMap((step) => (step.kind === 'push' ? [registryOf(step.image)] : [])));
+  for (const registry of registries) {
+    const auth = ctx.credentials.forRegistry(registry);
+    if (auth === null) continue;
+    try {
+      await ctx.engine.checkAuth(auth, ctx.signal);
+    } catch (error) {
+      if (error instanceof EngineError) {
+        throw new EngineError(
+          `${redact(error.message, ctx.credentials.secrets)} (credentials from ${ctx.credentials.source}); nothing was built or pushed`,
+          { hint: error.hint },
+        );
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// Words for steps and results, shared by every human-readable output.
+
+import type { StepStatus } from '../execute/events.js';
+import { formatImageRef } from '../model/image-ref.js';
+import type { PlanStep } from '../plan/types.js';
+
+export interface Output {
+  write(text: string): unknown;
+}
+
+export function describeStep(step: PlanStep): string {
+  switch (step.kind) {
+    case 'pull':
+      return `pull ${formatImageRef(step.image)}${step.policy === 'missing' ? ' (if missing)' : ''}`;
+    case 'build':
+      return `build ${step.service} as ${formatImageRef(step.tag)} FROM ${step.from.map(formatImageRef).join(', ') || 'scratch'}`;
+    case 'tag':
+      return `tag ${formatImageRef(step.source)} as ${formatImageRef(step.target)}`;
+    case 'push':
+      return `push ${formatImageRef(step.image)}`;
+  }
+}
+
+/** The image a step is about: `hello-app:test`, `debian:bookworm`. */
+export function stepSubject(step: PlanStep): string {
+  switch (step.kind) {
+    case 'pull':
+    case 'push':
+      return formatImageRef(step.image);
+    case 'build':
+      return formatImageRef(step.tag);
+    case 'tag':
+      return `${formatImageRef(step.source)} → ${formatImageRef(step.target)}`;
+  }
+}
+
+/** The short name a step's log lines are prefixed with. */
+export function stepLabel(step: PlanStep): string {
+  return step.kind === 'build' ? step.service : stepSubject(step);
+}
+
+const DONE: Record<PlanStep['kind'], string> = { pull: 'pulled', build: 'built', tag: 'tagged', push: 'pushed' };
+
+export function statusWord(status: StepStatus, kind: PlanStep['kind']): string {
+  switch (status) {
+    case 'done':
+      return DONE[kind];
+    case 'present':
+      return 'present';
+    case 'up-to-date':
+      return 'up to date';
+    case 'failed':
+      return 'FAILED';
+    default:
+      return status;
+  }
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** Rows as aligned columns (the last column is not padded). */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return `${rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n')}\n`;
+}

@@ -1,0 +1,46 @@
+// The table printed when a run ends (templates/summary.hbs): every step with what happened
+// to it and how long it took, failures and skips with their reason.
+
+import { readFileSync } from 'node:fs';
+import Handlebars from 'handlebars';
+import type { RunEvent } from '../execute/events.js';
+import { formatDuration, stepSubject, statusWord } from './describe.js';
+import { summarize } from './json.js';
+
+export type SummaryRenderer = (event: Extract<RunEvent, { kind: 'run-end' }>, command: string) => string;
+
+export function createSummaryRenderer(): SummaryRenderer {
+  const template = Handlebars.compile(readFileSync(new URL('./templates/summary.hbs', import.meta.url), 'utf8'), { noEscape: true });
+  return (event, command) => {
+    const { results } = event;
+    const summary = summarize(results);
+    const counts = (
+      [
+        [summary.built.length, 'built'],
+        [summary.upToDate.length, 'up to date'],
+        [summary.pulled.length, 'pulled'],
+        [summary.pushed.length, 'pushed'],
+        [summary.failed.length, 'failed'],
+        [summary.skipped.length, 'skipped'],
+      ] as const
+    )
+      .filter(([count]) => count !== 0)
+      .map(([count, word]) => `${count} ${word}`);
+    const statusWidth = Math.max(0, ...results.map((r) => statusWord(r.status, r.step.kind).length));
+    const whatWidth = Math.max(0, ...results.map((r) => stepSubject(r.step).length));
+    const rows = results.map((result) => ({
+      status: statusWord(result.status, result.step.kind).padEnd(statusWidth),
+      what: stepSubject(result.step).padEnd(whatWidth),
+      duration: formatDuration(result.durationMs).padStart(6),
+      detail: result.reason ?? '',
+    }));
+    return template({
+      command,
+      ok: event.ok,
+      interrupted: event.interrupted,
+      duration: formatDuration(event.durationMs),
+      counts: counts.length ? counts : ['nothing to do'],
+      rows,
+    });
+  };
+}

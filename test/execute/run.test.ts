@@ -1,0 +1,125 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ContextListing } from '../../src/discover/context.js';
+import type { Credentials } from '../../src/execute/credentials.js';
+import { loadCredentials } from '../../src/execute/credentials.js';
+import type { RunEvent } from '../../src/execute/events.js';
+import { runPlan, type RunContext } from '../../src/execute/run.js';
+import { planBuild } from '../../src/plan/plan.js';
+import { fixturePath, loadCheckout, memoryCheckout, PLAN_OPTIONS, planOptionsFor } from '../helpers.js';
+import { RecordingEngine } from './fake-engine.js';
+
+const LEGACY = fixturePath('legacy-config');
+const emptyContext = async (root: string): Promise<ContextListing> => ({ root, entries: [], dockerignore: null, bytes: 0 });
+
+function credentialsWith(registry: string, user: string, password: string): Credentials {
+  const dir = mkdtempSync(join(tmpdir(), 'dockmk-creds-'));
+  const auth = Buffer.from(`${user}:${password}`).toString('base64');
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [registry]: { auth } } }));
+  return loadCredentials(dir);
+}
+
+function context(engine: RecordingEngine, events: RunEvent[], credentials = loadCredentials('/nonexistent')): RunContext {
+  let clock = 0;
+  return {
+    engine,
+    credentials,
+    emit: (event) => events.push(event),
+    signal: new AbortController().signal,
+    now: () => (clock += 5),
+    listContext: emptyContext,
+  };
+}
+
+test('runs the steps in plan order; a missing-policy pull of a present image is not pulled', async () => {
+  const { config, checkout } = await loadCheckout(LEGACY);
+  const plan = planBuild(checkout, 'test', ['forum'], planOptionsFor(config));
+  const engine = new RecordingEngine();
+  engine.images.set('ubuntu:xenial', { id: 'sha256:present', labels: {} });
+  const events: RunEvent[] = [];
+  const result = await runPlan(plan, context(engine, events));
+  assert.ok(result.ok);
+  assert.equal(engine.calls.map((call) => `${call.op} ${call.ref}`), ['build xenial-common:test', 'build forum:test']);
+  assert.equal(result.results.map((r) => r.status), ['present', 'done', 'done']);
+  assert.equal(events.map((e) => e.kind).filter((k) => k !== 'step-output'), [
+    'run-start', 'step-start', 'step-end', 'step-start', 'context', 'step-end', 'step-start', 'step-end', 'run-end',
+  ]);
+});
+
+test('the streamed context carries the rendered Dockerfile and a .dockerignore that hides it', async () => {
+  const { config, checkout } = await loadCheckout(LEGACY);
+  const plan = planBuild(checkout, 'test', ['forum'], planOptionsFor(config));
+  const engine = new RecordingEngine();
+  await runPlan(plan, context(engine, []));
+  const tar = engine.contexts[1] ?? '';
+  assert.match(tar, /\.dockmk\.Dockerfile/);
+  assert.match(tar, /FROM xenial-common:test/);
+  assert.match(tar, /\.dockerignore\n\.dockmk\.Dockerfile\n/);
+});
+
+test('fail-fast: a failed build stops the run, later steps are reported skipped', async () => {
+  const checkout = memoryCheckout({
+    base: '# the base\nFROM debian:bookworm\nLABEL a=b\n\nRUN apt-get update \\\n    && false\n',
+    app: 'FROM edxops/base:latest\n',
+  });
+  const plan = planBuild(checkout, 'push', ['app'], { ...PLAN_OPTIONS, registry: '127.0.0.1:5055' });
+  const engine = new RecordingEngine();
+  engine.outputs.set('build base:latest', ['Step 1/3 : FROM debian:bookworm', 'Step 2/3 : LABEL a=b', 'Step 3/3 : RUN apt-get update     && false', 'boom']);
+  engine.failures.set('build base:latest', "The command '/bin/sh -c apt-get update     && false' returned a non-zero code: 1");
+  const events: RunEvent[] = [];
+  const result = await runPlan(plan, context(engine, events));
+  assert.not.ok(result.ok);
+  assert.equal(result.results.map((r) => [r.step.id, r.status]), [
+    ['pull debian:bookworm', 'done'],
+    ['build base', 'failed'],
+    ['build app', 'skipped'],
+    ['tag 127.0.0.1:5055/edxops/app:latest', 'skipped'],
+    ['push 127.0.0.1:5055/edxops/app:latest', 'skipped'],
+  ]);
+  assert.not.ok(engine.calls.some((call) => call.op === 'tag' || call.op === 'push'), 'nothing tagged or pushed');
+  assert.match(
+    result.results[1]?.reason ?? '',
+    /^build base failed at docker\/build\/base\/Dockerfile:5 \(RUN apt-get update {5}&& false\): The command .* returned a non-zero code: 1$/,
+  );
+  const end = events.find((e) => e.kind === 'step-end' && e.result.status === 'failed');
+  assert.ok(end?.kind === 'step-end' && end.output.includes('boom'), 'the failing step reports its last lines');
+});
+
+test('push: the registry is asked to accept the credentials before anything is built', async () => {
+  const { config, checkout } = await loadCheckout(LEGACY, { registry: '127.0.0.1:5055' });
+  const plan = planBuild(checkout, 'push', ['forum'], planOptionsFor(config));
+  const engine = new RecordingEngine();
+  engine.rejectAuth = 'registry 127.0.0.1:5055 refused the credentials: 401 Unauthorized';
+  const credentials = credentialsWith('127.0.0.1:5055', 'me', 's3cr3t-pass');
+  await assertRejects(runPlan(plan, context(engine, [], credentials)), /nothing was built or pushed/);
+  assert.equal(engine.calls.map((call) => call.op), ['auth']);
+});
+
+test('credentials reach pull and push for their registry only, and never an event', async () => {
+  const { config, checkout } = await loadCheckout(LEGACY, { registry: '127.0.0.1:5055' });
+  const plan = planBuild(checkout, 'push', ['forum'], planOptionsFor(config));
+  const engine = new RecordingEngine();
+  engine.outputs.set('push 127.0.0.1:5055/edxops/forum:latest', ['echo of s3cr3t-pass from a noisy registry']);
+  const credentials = credentialsWith('127.0.0.1:5055', 'me', 's3cr3t-pass');
+  const events: RunEvent[] = [];
+  await runPlan(plan, context(engine, events, credentials));
+  const push = engine.calls.find((call) => call.op === 'push');
+  assert.equal(push?.auth, { serveraddress: '127.0.0.1:5055', username: 'me', password: 's3cr3t-pass' });
+  assert.is(engine.calls.find((call) => call.op === 'pull')?.auth, null, 'Docker Hub gets no 127.0.0.1 credentials');
+  assert.not.match(JSON.stringify(events), /s3cr3t-pass/);
+});
+
+async function assertRejects(promise: Promise<unknown>, message: RegExp): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.match((error as Error).message, message);
+    return;
+  }
+  assert.unreachable('expected a rejection');
+}
+
+test.run();
