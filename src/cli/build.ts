@@ -1,0 +1,39 @@
+// dockmk build|test|pkg|push [services..]: the legacy docker.mk targets.
+
+import type { Argv } from 'yargs';
+import type { BuildCommand } from '../plan/plan.js';
+import { globalOptions, selectionOptions, type GlobalArgs, type SelectionArgs } from './options.js';
+import { runOptions, runOrPrint, type RunArgs } from './run.js';
+import { planSelection } from './selection.js';
+import { openSession, planOptions, readInputs, type Io } from './session.js';
+
+interface BuildArgs extends GlobalArgs, RunArgs, SelectionArgs {
+  services?: string[];
+}
+
+const DESCRIPTIONS: Record<BuildCommand, string> = {
+  build: 'Build services on their published parents, as <svc>:build (make docker.build.<svc>)',
+  test: "Build services and this checkout's parents first, as <svc>:test (make docker.test.<svc>)",
+  pkg: 'Build services on locally packaged parents, as <svc>:latest (make docker.pkg.<svc>)',
+  push: 'pkg, then tag and push [<registry>/]<namespace>/<svc>:latest (make docker.push.<svc>)',
+};
+
+export function buildCommand(command: BuildCommand, io: Io) {
+  return {
+    command: `${command} [services..]`,
+    describe: DESCRIPTIONS[command],
+    builder: (yargs: Argv) =>
+      selectionOptions(runOptions(globalOptions(yargs))).positional('services', {
+        type: 'string',
+        array: true,
+        describe: 'Services to act on (default: every service)',
+      }),
+    handler: async (args: BuildArgs): Promise<void> => {
+      const { config, checkout } = await openSession(args, io);
+      const { listing, inputs } = await readInputs(config, checkout);
+      const plan = await planSelection(command, args, { config, checkout }, { ...planOptions(config), inputs }, io);
+      if (plan === null) return;
+      await runOrPrint(plan, config, args, io, listing);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+// What every command starts with: configuration, then the checkout read and modelled.
+
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../config/config.js';
+import { discoverCheckout } from '../discover/checkout.js';
+import { listContext, type ContextListing } from '../discover/context.js';
+import { discoverAnsible } from '../discover/ansible.js';
+import { digestContext } from '../discover/digests.js';
+import { buildRoleGraph } from '../model/roles.js';
+import { playOwners, rolesRun } from '../model/service-plays.js';
+import { buildCheckout, type Checkout } from '../model/checkout.js';
+import type { Engine } from '../execute/engine.js';
+import type { InputSources } from '../plan/inputs.js';
+import type { PlanOptions } from '../plan/plan.js';
+import { formatWarnings, type Output } from '../report/text.js';
+import { configOverrides, type GlobalArgs } from './options.js';
+import { ansibleSetup } from './selection.js';
+
+/** The process's surroundings, injected so tests can run commands in-process. */
+export interface Io {
+  readonly stdout: Output & { readonly isTTY?: boolean; readonly columns?: number };
+  readonly stderr: Output;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly signal: AbortSignal;
+  readonly now: () => number;
+}
+
+export interface Session {
+  readonly config: Config;
+  readonly checkout: Checkout;
+}
+
+export async function openSession(args: GlobalArgs, io: Io): Promise<Session> {
+  const config = loadConfig(configOverrides(args), io.env, io.cwd);
+  const checkout = await loadCheckout(config);
+  if (checkout.warnings.length > 0) io.stderr.write(formatWarnings(checkout.warnings));
+  return { config, checkout };
+}
+
+/** discover → model for the configured checkout. */
+export async function loadCheckout(config: Config): Promise<Checkout> {
+  return buildCheckout(await discoverCheckout(config), {
+    namespace: config.namespace,
+    registry: config.registry,
+    buildArgs: config.buildArgs,
+    playsDir: config.paths.plays,
+  });
+}
+
+export function planOptions(config: Config): PlanOptions {
+  return {
+    namespace: config.namespace,
+    registry: config.registry,
+    buildArgs: config.buildArgs,
+    noCache: config.noCache,
+    pull: config.pull,
+    buildDir: config.paths.build,
+  };
+}
+
+/** The build context and the digest of each of its files, for input hashes. */
+export async function readInputs(config: Config, checkout: Checkout): Promise<{ listing: ContextListing; inputs: InputSources }> {
+  const listing = await listContext(config.root);
+  const files = await digestContext(listing, join(config.stateDir, 'cache', 'digests.json'));
+  return { listing, inputs: { files, layout: config.paths, roles: rolesOfServices(config, checkout, listing) } };
+}
+
+/**
+ * The roles each service's play runs (its role closure), so that a role no play of a service
+ * uses is not an input of that service. Read from the same files the context holds.
+ */
+function rolesOfServices(config: Config, checkout: Checkout, listing: ContextListing): (service: string) => ReadonlySet<string> | null {
+  const { dirs } = ansibleSetup(config);
+  const raw = discoverAnsible(config.root, dirs);
+  const existing = new Set(listing.entries.map((entry) => entry.path));
+  return rolesRun(buildRoleGraph(raw), playOwners(checkout, dirs, existing));
+}
+
+/** The engine, with dockerode loaded only now: commands that need no engine start faster. */
+export async function openEngine(address: string | undefined, io: Io): Promise<Engine> {
+  const { connectEngine } = await import('../execute/docker.js');
+  return connectEngine(address, io.env);
+}
