@@ -186,9 +186,14 @@ test('matrix: one line of JSON; the example workflow runs it with --waves and ha
 });
 
 test("this repository's own history: the commit that added the examples affects all five", async () => {
-  const { code, stdout, stderr } = await dockmk(REPO_ROOT, ['affected', '--range', '342311a..9fe8a53']);
+  // Found by what it did, not by hash: the history is this repository's, whatever its hashes.
+  const added = execFileSync('git', ['log', '--format=%H', '--diff-filter=A', '--', 'docker/build/hello-app/Dockerfile'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim().split('\n').at(-1) ?? '';
+  assert.match(added, /^[0-9a-f]{40}$/, 'the commit that added the example services is in this clone');
+  const { code, stdout, stderr } = await dockmk(REPO_ROOT, ['affected', '--range', `${added}~1..${added}`]);
   assert.is(code, 0, stderr);
   assert.is(stdout, 'bookworm-common\nhello-app\nmemcached\nnginx\npython-app-common\n');
+  const explained = await dockmk(REPO_ROOT, ['affected', '--range', `${added}~1..${added}`, '--explain']);
+  assert.match(explained.stdout, /hello-app/);
 });
 
 test.run();
