@@ -9,6 +9,7 @@ import { loadCredentials } from '../execute/credentials.js';
 import type { Emit, RunEvent } from '../execute/events.js';
 import { runPlan } from '../execute/run.js';
 import type { BuildPlan } from '../plan/types.js';
+import { computeTags, DEFAULT_TAG_RULES, type Tag, type TagRules } from '../plan/tags.js';
 import { createHistoryRecorder } from '../report/history.js';
 import { eventToJson, planToJson } from '../report/json.js';
 import { createPlainReporter } from '../report/plain.js';
@@ -39,18 +40,40 @@ export function runOptions<T>(yargs: Argv<T>): Argv<T & RunArgs> {
     }) as Argv<T & RunArgs>;
 }
 
+export interface PublishArgs {
+  tags: string;
+  latest: string;
+  'long-sha': boolean;
+}
+
+/** push: which tags to publish (src/plan/tags.ts). `latest` alone is the legacy behaviour. */
+export function publishOptions<T>(yargs: Argv<T>): Argv<T & PublishArgs> {
+  return yargs
+    .option('tags', { type: 'string', choices: ['latest', 'auto'], default: 'latest', describe: 'push: latest only (legacy), or auto: sha, branch, git tag, semver parts, latest on the default branch' })
+    .option('latest', { type: 'string', choices: ['default-branch', 'always', 'never'], default: 'default-branch', describe: 'with --tags auto: when latest moves' })
+    .option('long-sha', { type: 'boolean', default: false, describe: 'with --tags auto: also sha-<40 hex>' }) as Argv<T & PublishArgs>;
+}
+
+/** The tags push publishes under, from the checkout's revision (git, or GITHUB_* variables). */
+export async function publishTags(args: PublishArgs, root: string, env: Readonly<Record<string, string | undefined>>): Promise<readonly Tag[] | undefined> {
+  if (args.tags !== 'auto') return undefined;
+  const { readRevision } = await import('../discover/revision.js');
+  const revision = await readRevision(root, env);
+  return computeTags(revision, { ...DEFAULT_TAG_RULES, longSha: args['long-sha'], latest: args.latest as TagRules['latest'] });
+}
+
 export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs, io: Io, listing?: ContextListing): Promise<void> {
   if (args['dry-run']) {
     io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : formatPlanText(plan));
     return;
   }
   if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new ConfigError(`--jobs ${args.jobs} is not a positive whole number`);
-  const credentials = loadCredentials(config.dockerConfigDir);
+  const credentials = loadCredentials(config.dockerConfigDir, io.env, config.registry);
   const engine = await openEngine(args.engine, io);
   const history = createHistoryRecorder({
     stateDir: config.stateDir,
     runId: `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}`,
-    flavor: 'plain',
+    flavor: plan.steps.find((step) => step.kind === 'build')?.flavor ?? 'plain',
     clock: () => new Date(),
   });
   const progress = progressReporter(args, io);

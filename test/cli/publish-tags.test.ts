@@ -1,0 +1,33 @@
+import { cpSync, mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fixturePath } from '../helpers.js';
+
+const MAIN = join(process.cwd(), 'src/cli/main.ts');
+
+function pushedRefs(root: string, ...flags: string[]): string[] {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', MAIN, 'push', 'xqueue', '--root', root, '--dry-run', '--json', '--tags', 'auto', ...flags], {
+    encoding: 'utf8', env: { ...process.env, GITHUB_REF: '', GITHUB_SHA: '', DOCKMK_DEFAULT_BRANCH: '' },
+  });
+  const plan = JSON.parse(out) as { steps: { action: string; image?: string }[] };
+  return plan.steps.filter((s) => s.action === 'push').map((s) => s.image ?? '');
+}
+
+test('push --dry-run --tags auto: a tagged commit of main gets sha, semver and latest; another branch no latest', () => {
+  const root = mkdtempSync(join(tmpdir(), 'dockmk-tags-'));
+  cpSync(fixturePath('legacy-config'), root, { recursive: true });
+  const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8' });
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'c');
+  git('tag', 'v1.2.3');
+  const short = git('rev-parse', '--short=7', 'HEAD').trim();
+  assert.equal(pushedRefs(root, '--registry', 'localhost:5000'), ['1.2.3', '1.2', '1', 'main', `sha-${short}`, 'latest'].map((t) => `localhost:5000/edxops/xqueue:${t}`));
+  git('checkout', '-q', '-b', 'Feature/X');
+  assert.equal(pushedRefs(root), ['1.2.3', '1.2', '1', 'feature-x', `sha-${short}`].map((t) => `edxops/xqueue:${t}`));
+});
+
+test.run();
