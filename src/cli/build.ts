@@ -2,12 +2,13 @@
 
 import type { Argv } from 'yargs';
 import type { BuildCommand } from '../plan/plan.js';
+import { flavorOptions, flavorPlanOptions, type FlavorArgs } from './flavor.js';
 import { globalOptions, selectionOptions, type GlobalArgs, type SelectionArgs } from './options.js';
-import { runOptions, runOrPrint, type RunArgs } from './run.js';
+import { publishOptions, publishTags, runOptions, runOrPrint, type PublishArgs, type RunArgs } from './run.js';
 import { planSelection } from './selection.js';
 import { openSession, planOptions, readInputs, type Io } from './session.js';
 
-interface BuildArgs extends GlobalArgs, RunArgs, SelectionArgs {
+interface BuildArgs extends GlobalArgs, RunArgs, SelectionArgs, FlavorArgs, PublishArgs {
   services?: string[];
 }
 
@@ -18,20 +19,26 @@ const DESCRIPTIONS: Record<BuildCommand, string> = {
   push: 'pkg, then tag and push [<registry>/]<namespace>/<svc>:latest (make docker.push.<svc>)',
 };
 
+async function publishTagsFor(command: BuildCommand, args: PublishArgs, root: string, io: Io) {
+  const tags = command === 'push' ? await publishTags(args, root, io.env) : undefined;
+  return tags ? { publishTags: tags } : {};
+}
+
 export function buildCommand(command: BuildCommand, io: Io) {
   return {
     command: `${command} [services..]`,
     describe: DESCRIPTIONS[command],
     builder: (yargs: Argv) =>
-      selectionOptions(runOptions(globalOptions(yargs))).positional('services', {
+      publishOptions(flavorOptions(selectionOptions(runOptions(globalOptions(yargs))))).positional('services', {
         type: 'string',
         array: true,
         describe: 'Services to act on (default: every service)',
       }),
     handler: async (args: BuildArgs): Promise<void> => {
+      const flavored = flavorPlanOptions(args, io);
       const { config, checkout } = await openSession(args, io);
       const { listing, inputs } = await readInputs(config, checkout);
-      const plan = await planSelection(command, args, { config, checkout }, { ...planOptions(config), inputs }, io);
+      const plan = await planSelection(command, args, { config, checkout }, { ...planOptions(config), ...flavored, inputs, ...(await publishTagsFor(command, args, checkout.root, io)) }, io);
       if (plan === null) return;
       await runOrPrint(plan, config, args, io, listing);
     },

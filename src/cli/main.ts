@@ -11,6 +11,7 @@ import { listCommand } from './list.js';
 import { logsCommand } from './logs.js';
 import { matrixCommand } from './matrix.js';
 import { pullCommand } from './pull.js';
+import { showCommand } from './show.js';
 import { statusCommand } from './status.js';
 import type { Io } from './session.js';
 
@@ -26,6 +27,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       .command(buildCommand('pkg', io))
       .command(buildCommand('push', io))
       .command(pullCommand(io))
+      .command(showCommand(io))
       .command(statusCommand(io))
       .command(logsCommand(io))
       .command(affectedCommand(io))

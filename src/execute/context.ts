@@ -14,7 +14,11 @@ import { DOCKERIGNORE, type ContextListing } from '../discover/context.js';
 /** Where the rendered Dockerfile sits in the context (the daemon drops it before ADD/COPY). */
 export const RENDERED_DOCKERFILE = '.dockmk.Dockerfile';
 
-export function packContext(listing: ContextListing, dockerfile: string): Readable {
+/**
+ * `files` replaces the content of checkout files by path (one-off overrides): the archive
+ * carries that text, the checkout on disk is left as it is.
+ */
+export function packContext(listing: ContextListing, dockerfile: string, files: Readonly<Record<string, string>> = {}): Readable {
   const archive = tarPack();
   const write = async (): Promise<void> => {
     for (const entry of listing.entries) {
@@ -27,7 +31,10 @@ export function packContext(listing: ContextListing, dockerfile: string): Readab
         size: entry.size,
         type: entry.type,
       };
-      if (entry.type === 'file') {
+      const replaced = entry.type === 'file' ? files[entry.path] : undefined;
+      if (replaced !== undefined) {
+        await addEntry(archive, { ...header, size: Buffer.byteLength(replaced) }, replaced);
+      } else if (entry.type === 'file') {
         await pipeline(createReadStream(join(listing.root, entry.path)), archive.entry(header));
       } else {
         await addEntry(archive, { ...header, size: 0, ...(entry.linkname ? { linkname: entry.linkname } : {}) });

@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import type { ContextListing } from '../discover/context.js';
-import type { DockmkError } from '../errors.js';
+import { StepFailedError, type DockmkError } from '../errors.js';
 import { lexDockerfile } from '../model/dockerfile-lex.js';
 import { formatImageRef, registryOf, type ImageRef } from '../model/image-ref.js';
 import type { BuildStep, PlanStep } from '../plan/types.js';
@@ -58,10 +58,15 @@ async function build(step: BuildStep, ctx: StepContext): Promise<StepDetail> {
     return { status: 'up-to-date', imageId: before.id, ...known };
   }
   const listing = await ctx.context();
+  const present = new Set(listing.entries.map((entry) => entry.path));
+  const unreachable = Object.keys(step.files).filter((path) => !present.has(path));
+  if (unreachable.length > 0) {
+    throw new StepFailedError(`build ${step.service}: ${unreachable.join(', ')} is excluded from the build context by .dockerignore, so the overrides cannot reach the image`);
+  }
   try {
     const { imageId } = await engine.build(
       {
-        context: packContext(listing, step.content),
+        context: packContext(listing, step.content, step.files),
         dockerfile: RENDERED_DOCKERFILE,
         tag: step.tag,
         buildArgs: step.buildArgs,

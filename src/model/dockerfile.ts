@@ -40,6 +40,10 @@ export interface GlobalArg {
 
 export interface PlaybookRun {
   readonly line: number;
+  /** The last physical line of the RUN instruction (continuations). */
+  readonly endLine: number;
+  /** Exec (JSON) form: `RUN ["ansible-playbook", …]`. */
+  readonly execForm: boolean;
   /** The playbook argument as written (`forum.yml`, `./docker/plays/x.yml`). */
   readonly playbook: string;
   readonly sudo: boolean;
@@ -257,6 +261,8 @@ function findPlaybookRuns(line: LogicalLine, escape: string): PlaybookRun[] {
       continue;
     }
     if (word !== 'ansible-playbook' && !word.endsWith('/ansible-playbook')) continue;
+    // Only as the command itself (`ln -s /usr/bin/ansible-playbook …` runs no play).
+    if (!commandPrefix(words.slice(segmentStart, i))) continue;
     const sudo = words.slice(segmentStart, i).includes('sudo');
     const tags: string[] = [];
     const skipTags: string[] = [];
@@ -275,10 +281,18 @@ function findPlaybookRuns(line: LogicalLine, escape: string): PlaybookRun[] {
         playbook = current;
       }
     }
-    if (playbook !== null) runs.push({ line: line.line, playbook, sudo, tags, skipTags });
+    if (playbook !== null) runs.push({ line: line.line, endLine: line.endLine, execForm: jsonForm(line.args) !== null, playbook, sudo, tags, skipTags });
     i = j - 1;
   }
   return runs;
+}
+
+/** Words that may come before a command: `sudo [-u user] [-E]`, `env`, `exec`, `NAME=value`. */
+function commandPrefix(words: readonly string[]): boolean {
+  return words.every((word, i) => {
+    if (['sudo', 'env', 'exec'].includes(word) || /^-/.test(word) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(word)) return true;
+    return ['-u', '-g', '-H', '--user', '--group'].includes(words[i - 1] ?? '') && words.includes('sudo');
+  });
 }
 
 function runWords(args: string, escape: string): string[] {

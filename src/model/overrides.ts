@@ -1,7 +1,7 @@
 // A service's ansible_overrides.yml: extra vars for its play. Must be a YAML mapping (or empty).
 
-import { isMap, LineCounter, parseDocument } from 'yaml';
-import { DiscoveryError } from '../errors.js';
+import { isMap, LineCounter, parseDocument, stringify } from 'yaml';
+import { DiscoveryError, UsageError } from '../errors.js';
 import type { SourceFile } from '../discover/checkout.js';
 
 export type Overrides = Readonly<Record<string, unknown>>;
@@ -23,4 +23,41 @@ export function parseOverrides(file: SourceFile): Overrides {
     });
   }
   return doc.toJS() as Overrides;
+}
+
+/** Values layered over a service's overrides for one run: `--overrides FILE`, `--override K=V`. */
+export interface OverrideLayer {
+  /** Where the values come from, for people: a file path or `--override`. */
+  readonly source: string;
+  readonly values: Overrides;
+}
+
+const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `--override NAME=VALUE`: VALUE is read as YAML, as it would be written in the overrides file
+ * (`true`, `3`, `[a, b]`, `{k: v}`; anything else is a string).
+ */
+export function parseOverrideAssignment(text: string): Overrides {
+  const at = text.indexOf('=');
+  const name = at === -1 ? text : text.slice(0, at);
+  if (at === -1 || !VARIABLE.test(name)) {
+    throw new UsageError(`--override "${text}" is not NAME=VALUE with an Ansible variable name`, {
+      hint: 'write e.g. --override NGINX_PORT=8080 (letters, digits and _ in the name)',
+    });
+  }
+  const raw = text.slice(at + 1);
+  const doc = parseDocument(raw, { prettyErrors: false });
+  return { [name]: doc.errors.length > 0 ? raw : (doc.toJS() as unknown) ?? (raw === '' ? '' : null) };
+}
+
+/** Top-level keys of later layers replace earlier ones, as Ansible's extra vars do. */
+export function layerOverrides(base: Overrides, layers: readonly OverrideLayer[]): Overrides {
+  return Object.assign({}, base, ...layers.map((layer) => layer.values)) as Overrides;
+}
+
+/** The file dockmk streams in place of the service's own ansible_overrides.yml. */
+export function renderOverrides(path: string, values: Overrides, layers: readonly OverrideLayer[]): string {
+  const sources = [path, ...layers.map((layer) => layer.source)].join(', ');
+  return `# written by dockmk for this build only: ${sources}\n${stringify(values)}`;
 }

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Checkout, Service } from '../model/checkout.js';
+import type { Flavor } from './flavor.js';
 import type { BuildInputs } from './types.js';
 
 export interface Layout {
@@ -47,6 +48,7 @@ export function buildInputs(
   buildArgs: Readonly<Record<string, string>>,
   sources: InputSources,
   ownerOf: (path: string) => string | null,
+  flavor: Flavor = 'plain',
 ): BuildInputs {
   const groups = new Map<string, string[]>();
   const add = (label: string, line: string): void => {
@@ -78,6 +80,7 @@ export function buildInputs(
   const parts: Record<string, string> = {
     dockerfile: sha256(content),
     'build args': sha256(JSON.stringify(Object.entries(buildArgs).sort())),
+    flavor: sha256(flavor),
   };
   for (const [label, lines] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) parts[label] = sha256(lines.sort().join('\n'));
   const digest = sha256(Object.entries(parts).map(([label, part]) => `${label}\0${part}`).join('\n'));

@@ -1,12 +1,15 @@
 // Plans build, test, pkg, push and pull: which images to pull, which services to build from
 // which rewritten Dockerfile under which tag, and what to tag and push. Pure and deterministic.
 
+import type { Tag } from './tags.js';
+import { createHash } from 'node:crypto';
 import type { PullPolicy as ConfigPullPolicy } from '../config/config.js';
 import { DiscoveryError, UsageError } from '../errors.js';
 import type { Checkout, Service, ServiceBase } from '../model/checkout.js';
 import { buildWaves, withAncestors } from '../model/graph.js';
 import { formatImageRef, imageRef, parseImageRef, type ImageRef } from '../model/image-ref.js';
-import { parseOverrides } from '../model/overrides.js';
+import { layerOverrides, parseOverrides, renderOverrides, type OverrideLayer, type Overrides } from '../model/overrides.js';
+import { applyFlavor, flavorSuffix, type Flavor } from './flavor.js';
 import { buildInputs, ownedPaths, type InputSources } from './inputs.js';
 import { renderDockerfile, type BaseEdit } from './render.js';
 import { selectServices } from './select.js';
@@ -33,11 +36,17 @@ export interface PlanOptions {
   readonly buildDir?: string;
   /** File digests and layout: with them each build step carries the digest of its inputs. */
   readonly inputs?: InputSources;
+  /** plain (default): without the `devstack:install` tasks; devstack: with them. */
+  readonly flavor?: Flavor;
+  /** Values layered over the selected services' ansible_overrides.yml, for this run only. */
+  readonly overrides?: readonly OverrideLayer[];
+  /** push: the tags each image is published under (src/plan/tags.ts); default `latest` only. */
+  readonly publishTags?: readonly Tag[];
 }
 
-/** The local tag each command gives a service's image. */
-export function localTag(command: BuildCommand, service: string): ImageRef {
-  return imageRef(service, command === 'build' ? 'build' : command === 'test' ? 'test' : 'latest');
+/** The local tag each command gives a service's image: `nginx:test`, `nginx:test-devstack`. */
+export function localTag(command: BuildCommand, service: string, flavor: Flavor = 'plain'): ImageRef {
+  return imageRef(service, `${command === 'build' ? 'build' : command === 'test' ? 'test' : 'latest'}${flavorSuffix(flavor)}`);
 }
 
 /** Where a service is published: `[<registry>/]<namespace>/<svc>:<tag>`. */
@@ -53,13 +62,14 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
   const pulls = new Map<string, PullStep>();
   const builds: BuildStep[] = [];
   const ownerOf = options.inputs ? ownedPaths(checkout, options.inputs.layout) : null;
+  const flavor = options.flavor ?? 'plain';
   for (const name of order) {
     const service = checkout.services.get(name) as Service;
     const needs: string[] = [];
     const edits: BaseEdit[] = [];
     for (const base of service.bases) {
       if (base.parent !== null && command !== 'build') {
-        const ref = localTag(command, base.parent);
+        const ref = localTag(command, base.parent, flavor);
         edits.push({ base, ref });
         needs.push(buildId(base.parent));
         continue;
@@ -73,23 +83,29 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
         needs.push(pull.id);
       }
     }
-    if (service.overrides !== null) parseOverrides(service.overrides);
+    const own = service.overrides !== null ? parseOverrides(service.overrides) : null;
+    // Layered over the services asked for, not over the parents a test or pkg builds first.
+    const overrides = selected.includes(name) ? layered(service, own, options.overrides ?? []) : null;
     const bases = service.bases.map((base) => edits.find((edit) => edit.base === base)?.ref ?? resolvedRef(service, base));
     const from = bases.filter((_, i) => service.bases[i]?.instruction === 'FROM');
-    const content = renderDockerfile(service.dockerfile, edits);
+    const content = applyFlavor(service.dockerfile, renderDockerfile(service.dockerfile, edits), flavor);
+    const sources = options.inputs && overrides ? withFiles(options.inputs, overrides.files) : options.inputs;
     builds.push({
       kind: 'build',
       id: buildId(name),
       needs: unique(needs),
       service: name,
-      tag: localTag(command, name),
+      tag: localTag(command, name, flavor),
+      flavor,
       dockerfile: service.dockerfile.path,
       from,
       content,
       bases,
       buildArgs: options.buildArgs,
       noCache: options.noCache,
-      inputs: options.inputs && ownerOf ? buildInputs(service, content, options.buildArgs, options.inputs, ownerOf) : null,
+      files: overrides?.files ?? {},
+      overrides: overrides?.values ?? null,
+      inputs: sources && ownerOf ? buildInputs(service, content, options.buildArgs, sources, ownerOf, flavor) : null,
     });
   }
   const steps: PlanStep[] = [...pulls.values(), ...builds];
@@ -97,17 +113,53 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
   return { version: PLAN_VERSION, command, root: checkout.root, steps };
 }
 
+/**
+ * The service's overrides with this run's layers on top, as the file streamed in place of its
+ * ansible_overrides.yml; null when the run layers nothing.
+ */
+function layered(
+  service: Service,
+  own: Overrides | null,
+  layers: readonly OverrideLayer[],
+): { values: Overrides; files: Readonly<Record<string, string>> } | null {
+  if (layers.length === 0) return null;
+  if (service.overrides === null || own === null) {
+    throw new UsageError(`--override/--overrides: service ${service.name} has no ansible_overrides.yml to layer the values over`, {
+      hint: `create docker/build/${service.name}/ansible_overrides.yml, copy it into the image and pass it to the play with --extra-vars=@…`,
+    });
+  }
+  const values = layerOverrides(own, layers);
+  return { values, files: { [service.overrides.path]: renderOverrides(service.overrides.path, values, layers) } };
+}
+
+/** Input sources where some files have the content dockmk streams instead of the checkout's. */
+function withFiles(sources: InputSources, files: Readonly<Record<string, string>>): InputSources {
+  const digests = new Map(sources.files);
+  for (const [path, text] of Object.entries(files)) digests.set(path, createHash('sha256').update(text).digest('hex'));
+  return { ...sources, files: digests };
+}
+
 /** push: tag every requested service for the registry, then push; parents are not pushed. */
 function publishSteps(selected: readonly string[], options: PlanOptions): PlanStep[] {
+  // All or nothing: every tag waits for every build; every versioned push for every tag;
+  // `latest` moves only once every versioned ref of every image is pushed.
+  const names = [...selected].sort();
+  const tagList = options.publishTags ?? [{ tag: 'latest', kind: 'latest' as const }];
+  const allBuilds = names.map(buildId);
   const tags: TagStep[] = [];
-  const pushes: PushStep[] = [];
-  for (const name of [...selected].sort()) {
-    const target = publishedRef(options, name);
-    const tag: TagStep = { kind: 'tag', id: `tag ${formatImageRef(target)}`, needs: [buildId(name)], source: localTag('push', name), target };
-    tags.push(tag);
-    pushes.push({ kind: 'push', id: `push ${formatImageRef(target)}`, needs: [tag.id], service: name, image: target });
+  const versioned: PushStep[] = [];
+  const latest: PushStep[] = [];
+  for (const name of names) {
+    for (const { tag: t, kind } of tagList) {
+      const target = publishedRef(options, name, t);
+      const tag: TagStep = { kind: 'tag', id: `tag ${formatImageRef(target)}`, needs: allBuilds, source: localTag('push', name, options.flavor), target };
+      tags.push(tag);
+      (kind === 'latest' ? latest : versioned).push({ kind: 'push', id: `push ${formatImageRef(target)}`, needs: [tag.id], service: name, image: target });
+    }
   }
-  return [...tags, ...pushes];
+  const versionedIds = versioned.map((push) => push.id);
+  const barrier = latest.map((push) => ({ ...push, needs: [...push.needs, ...versionedIds] }));
+  return [...tags, ...versioned, ...barrier];
 }
 
 /**

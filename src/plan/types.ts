@@ -3,6 +3,7 @@
 // steps each one waits for, so a scheduler may run independent steps side by side.
 
 import type { ImageRef } from '../model/image-ref.js';
+import type { Flavor } from './flavor.js';
 
 export const PLAN_VERSION = 1;
 
@@ -28,6 +29,8 @@ export interface BuildStep extends StepBase {
   readonly kind: 'build';
   readonly service: string;
   readonly tag: ImageRef;
+  /** plain: the `devstack:install` tasks skipped; devstack: included. */
+  readonly flavor: Flavor;
   /** The service's Dockerfile, relative to the root. */
   readonly dockerfile: string;
   /** The FROM images after rewriting, in file order (stage references and scratch left out). */
@@ -38,6 +41,10 @@ export interface BuildStep extends StepBase {
   readonly bases: readonly ImageRef[];
   readonly buildArgs: Readonly<Record<string, string>>;
   readonly noCache: boolean;
+  /** Context files streamed with this content instead of the checkout's (one-off overrides), by path. */
+  readonly files: Readonly<Record<string, string>>;
+  /** The effective overrides when the run layers values over the service's own; else null. */
+  readonly overrides: Readonly<Record<string, unknown>> | null;
   /** What the build reads from the checkout, digested; null when the plan was made without file digests. */
   readonly inputs: BuildInputs | null;
 }

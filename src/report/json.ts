@@ -44,10 +44,12 @@ export function stepToJson(step: PlanStep): Record<string, unknown> {
         action: 'build',
         service: step.service,
         tag: formatImageRef(step.tag),
+        flavor: step.flavor,
         dockerfile: step.dockerfile,
         from: step.from.map(formatImageRef),
         buildArgs: { ...step.buildArgs },
         noCache: step.noCache,
+        ...(step.overrides ? { overrides: { ...step.overrides } } : {}),
         ...(step.inputs ? { inputs: step.inputs.digest } : {}),
         ...tail,
       };

@@ -10,7 +10,15 @@ export type { Output } from './describe.js';
 export function formatPlanText(plan: BuildPlan): string {
   if (plan.steps.length === 0) return `${plan.command}: nothing to do\n`;
   const width = String(plan.steps.length).length;
-  const lines = plan.steps.map((step, i) => `${String(i + 1).padStart(width)}. ${describeStep(step)}`);
+  const lines = plan.steps.map((step, i) => {
+    const line = `${String(i + 1).padStart(width)}. ${describeStep(step)}`;
+    if (step.kind !== 'build') return line;
+    const notes = [
+      ...(step.flavor === 'devstack' ? ['flavor devstack (with the devstack:install tasks)'] : []),
+      ...(step.overrides ? [`overrides ${Object.entries(step.overrides).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(' ')}`] : []),
+    ];
+    return notes.length === 0 ? line : `${line}\n${' '.repeat(width + 2)}${notes.join('; ')}`;
+  });
   return `${plan.command}: ${plan.steps.length} steps (dry run, nothing was run)\n${lines.join('\n')}\n`;
 }
 

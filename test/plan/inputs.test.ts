@@ -41,6 +41,7 @@ test('inputs are named for people: dockerfile, play, overrides, roles, own files
   assert.equal(Object.keys(inputsOf('web').parts), [
     'dockerfile',
     'build args',
+    'flavor',
     'other files',
     'overrides docker/build/web/ansible_overrides.yml',
     'play docker/plays/web.yml',

@@ -69,13 +69,14 @@ test('pkg builds on packaged parents (X:latest), not on test ones (the legacy bu
 
 test('build uses the published parents as written, pulling them every time', async () => {
   const { config, checkout } = await loadCheckout(LEGACY);
-  const plan = planBuild(checkout, 'build', ['forum', 'focal-common'], planOptionsFor(config));
+  // The devstack flavor sends legacy Dockerfiles (which list devstack:install) as written.
+  const plan = planBuild(checkout, 'build', ['forum', 'focal-common'], { ...planOptionsFor(config), flavor: 'devstack' });
   assert.equal(ids(plan), ['pull ubuntu:focal', 'pull edxops/xenial-common:latest', 'build focal-common', 'build forum']);
   assert.equal(plan.steps.slice(0, 2).map((step) => step.kind === 'pull' && step.policy), ['missing', 'always']);
   const forum = builds(plan)[1];
   assert.equal(forum?.from.map(formatImageRef), ['edxops/xenial-common:latest']);
   assert.is(forum?.content, checkout.services.get('forum')?.dockerfile.text, 'nothing to rewrite');
-  assert.is(formatImageRef(forum?.tag ?? { domain: null, path: '?', tag: null, digest: null }), 'forum:build');
+  assert.is(formatImageRef(forum?.tag ?? { domain: null, path: '?', tag: null, digest: null }), 'forum:build-devstack');
 });
 
 test('build against a private registry resolves published parents there', async () => {
@@ -181,6 +182,36 @@ test('pull: services map to their published image; refs are taken as written, @ 
   const plan = planPull(checkout, ['forum', 'edxops/xqueue@latest', `ubuntu@sha256:${'a'.repeat(64)}`], planOptionsFor(config));
   assert.equal(ids(plan), ['pull ghcr.io/openedx/images/forum:latest', 'pull edxops/xqueue:latest', `pull ubuntu@sha256:${'a'.repeat(64)}`]);
   assert.throws(() => planPull(checkout, ['Not/Valid:'], planOptionsFor(config)), (error: unknown) => error instanceof UsageError);
+});
+
+test('--devstack: every flavor has its own tags, parents included; the plain flavor skips devstack:install', async () => {
+  const { config, checkout } = await loadCheckout(LEGACY);
+  const plain = planBuild(checkout, 'test', ['edxapp'], planOptionsFor(config));
+  const devstack = planBuild(checkout, 'test', ['edxapp'], { ...planOptionsFor(config), flavor: 'devstack' });
+  assert.equal(builds(devstack).map((step) => formatImageRef(step.tag)), ['focal-common:test-devstack', 'edxapp:test-devstack']);
+  assert.equal(builds(devstack)[1]?.from.map(formatImageRef), ['focal-common:test-devstack']);
+  assert.equal(builds(plain).map((step) => formatImageRef(step.tag)), ['focal-common:test', 'edxapp:test']);
+  assert.match(builds(plain)[1]?.content ?? '', /ansible-playbook --skip-tags=devstack:install/);
+  assert.not.match(builds(devstack)[1]?.content ?? '', /--skip-tags=devstack:install/);
+  const pkg = planBuild(checkout, 'push', ['edxapp'], { ...planOptionsFor(config), flavor: 'devstack' });
+  const tag = pkg.steps.find((step) => step.kind === 'tag');
+  assert.is(tag?.kind === 'tag' ? formatImageRef(tag.source) : null, 'edxapp:latest-devstack');
+});
+
+test('overrides layer over the services asked for, not over the parents built first', async () => {
+  const { config, checkout } = await loadCheckout(LEGACY);
+  const layers = [{ source: '--override', values: { EDXAPP_X: 1 } }];
+  const plan = planBuild(checkout, 'test', ['edxapp'], { ...planOptionsFor(config), overrides: layers });
+  const [base, edxapp] = builds(plan);
+  assert.equal([base?.overrides, base?.files], [null, {}]);
+  assert.is((edxapp?.overrides as Record<string, unknown> | null)?.EDXAPP_X, 1);
+  assert.equal(Object.keys(edxapp?.files ?? {}), ['docker/build/edxapp/ansible_overrides.yml']);
+  const withoutFile = [...checkout.services.values()].find((service) => service.overrides === null);
+  assert.ok(withoutFile, 'the fixture has a service without ansible_overrides.yml');
+  assert.throws(
+    () => planBuild(checkout, 'build', [withoutFile.name], { ...planOptionsFor(config), overrides: layers }),
+    (error: unknown) => error instanceof UsageError && /has no ansible_overrides\.yml/.test((error as Error).message),
+  );
 });
 
 test.run();
