@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
-import { EngineError, InterruptedError } from '../errors.js';
+import { ConfigError, EngineError, InterruptedError } from '../errors.js';
 import { formatImageRef, type ImageRef } from '../model/image-ref.js';
 import type { BuildRequest, CallOptions, Engine, ImageInfo, RegistryAuth } from './engine.js';
 
@@ -24,7 +24,7 @@ function modemOptions(address: string, env: Readonly<Record<string, string | und
   try {
     url = new URL(address.includes('//') ? address : `tcp://${address}`);
   } catch {
-    throw new EngineError(`engine address "${address}" is not a URL`, {
+    throw new ConfigError(`engine address "${address}" is not a URL`, {
       hint: 'use unix:///path/to/docker.sock, tcp://host:port or ssh://user@host',
     });
   }
@@ -39,7 +39,7 @@ function modemOptions(address: string, env: Readonly<Record<string, string | und
     } as Docker.DockerOptions;
   }
   if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new EngineError(`engine address "${address}" has an unknown scheme ${url.protocol}`, {
+    throw new ConfigError(`engine address "${address}" has an unknown scheme ${url.protocol}`, {
       hint: 'use unix://, tcp:// or ssh://',
     });
   }

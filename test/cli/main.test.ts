@@ -87,4 +87,11 @@ test('no engine: says which address was tried and how to start one, exit 1', asy
   assert.is(stderr.trim().split('\n').length, 1);
 });
 
+test('a bad --engine value: one line naming it, exit 2', async () => {
+  const { code, stderr } = await dockmk('status', '--engine', 'ftp://x');
+  assert.is(code, 2);
+  assert.match(stderr, /^dockmk: engine address "ftp:\/\/x" has an unknown scheme ftp: — use unix:\/\/, tcp:\/\/ or ssh:\/\//);
+  assert.is(stderr.trim().split('\n').length, 1);
+});
+
 test.run();
