@@ -1,6 +1,6 @@
 // What every command starts with: configuration, then the checkout read and modelled.
 
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { loadConfig, type Config } from '../config/config.js';
 import { discoverCheckout } from '../discover/checkout.js';
 import { listContext, type ContextListing } from '../discover/context.js';
@@ -61,7 +61,7 @@ export function planOptions(config: Config): PlanOptions {
 
 /** The build context and the digest of each of its files, for input hashes. */
 export async function readInputs(config: Config, checkout: Checkout): Promise<{ listing: ContextListing; inputs: InputSources }> {
-  const listing = await listContext(config.root);
+  const listing = await listContext(config.root, ownState(config));
   const files = await digestContext(listing, join(config.stateDir, 'cache', 'digests.json'));
   return { listing, inputs: { files, layout: config.paths, roles: rolesOfServices(config, checkout, listing) } };
 }
@@ -75,6 +75,12 @@ function rolesOfServices(config: Config, checkout: Checkout, listing: ContextLis
   const raw = discoverAnsible(config.root, dirs);
   const existing = new Set(listing.entries.map((entry) => entry.path));
   return rolesRun(buildRoleGraph(raw), playOwners(checkout, dirs, existing));
+}
+
+/** dockmk's state directory, relative to the checkout, when it lies inside it. */
+export function ownState(config: Config): string[] {
+  const inside = relative(config.root, config.stateDir);
+  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside) ? [inside.split(sep).join('/')] : [];
 }
 
 /** The engine, with dockerode loaded only now: commands that need no engine start faster. */

@@ -12,7 +12,7 @@ import { formatServiceDetails, serviceDetails } from '../report/show.js';
 import { flavorOptions, flavorPlanOptions, type FlavorArgs } from './flavor.js';
 import { globalOptions, type GlobalArgs } from './options.js';
 import { ansibleSetup } from './selection.js';
-import { openSession, type Io } from './session.js';
+import { openSession, ownState, type Io } from './session.js';
 
 interface ShowArgs extends GlobalArgs, FlavorArgs {
   services?: string[];
@@ -29,7 +29,7 @@ export function showCommand(io: Io) {
       const names = selectServices(checkout, args.services ?? [], config.paths.build);
       const { dirs } = ansibleSetup(config);
       const graph = buildRoleGraph(discoverAnsible(config.root, dirs));
-      const existing = new Set((await listContext(config.root)).entries.map((entry) => entry.path));
+      const existing = new Set((await listContext(config.root, ownState(config))).entries.map((entry) => entry.path));
       const owners = playOwners(checkout, dirs, existing);
       const plays = playsOfService(owners);
       const roles = rolesRun(graph, owners);

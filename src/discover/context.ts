@@ -31,7 +31,12 @@ export interface ContextListing {
 
 export const DOCKERIGNORE = '.dockerignore';
 
-export async function listContext(root: string): Promise<ContextListing> {
+/**
+ * `own`: directories of dockmk's own state inside the checkout (history, logs, caches). They
+ * never go into the context, whatever .dockerignore says: they change with every run, so an
+ * image holding them would never be up to date.
+ */
+export async function listContext(root: string, own: readonly string[] = []): Promise<ContextListing> {
   const dockerignore = await readFile(join(root, DOCKERIGNORE), 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null;
     throw error;
@@ -46,7 +51,7 @@ export async function listContext(root: string): Promise<ContextListing> {
     const names = (await readdir(join(root, dir))).sort();
     for (const name of names) {
       const path = dir === '' ? name : `${dir}/${name}`;
-      if (path === DOCKERIGNORE) continue;
+      if (path === DOCKERIGNORE || own.includes(path)) continue;
       const stat = await lstat(join(root, path));
       const ignored = matcher.ignores(path);
       if (stat.isDirectory()) {

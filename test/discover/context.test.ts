@@ -54,4 +54,10 @@ test('symlinks are sent as links, not followed', async () => {
   assert.not.ok(listing.entries.some((e) => e.path.startsWith('docker/plays/roles/')));
 });
 
+test("dockmk's own state directory is never sent, even without a .dockerignore", async () => {
+  const root = tree({ '.dockmk/history.jsonl': '{}\n', 'a.txt': 'a', 'sub/.dockmk/keep.txt': 'k' });
+  const listing = await listContext(root, ['.dockmk']);
+  assert.equal(listing.entries.map((e) => e.path), ['a.txt', 'sub', 'sub/.dockmk', 'sub/.dockmk/keep.txt']);
+});
+
 test.run();
