@@ -32,7 +32,8 @@ export interface StepResult {
 
 export type RunEvent =
   | { readonly kind: 'run-start'; readonly plan: BuildPlan; readonly engine: string; readonly at: number; readonly jobs: number }
-  | { readonly kind: 'context'; readonly root: string; readonly files: number; readonly bytes: number }
+  /** `large`: above the size past which a context is worth a look at .dockerignore. */
+  | { readonly kind: 'context'; readonly root: string; readonly files: number; readonly bytes: number; readonly large: boolean }
   | { readonly kind: 'step-start'; readonly step: PlanStep; readonly index: number; readonly total: number }
   | { readonly kind: 'step-output'; readonly step: PlanStep; readonly line: string }
   | { readonly kind: 'step-end'; readonly result: StepResult; readonly output: readonly string[] }

@@ -19,7 +19,11 @@ export interface RunOptions {
   readonly keepGoing: boolean;
   /** Build even when the tag already carries the input hash. */
   readonly force: boolean;
+  /** Context size (bytes) past which the context event says it is large; default 512 MiB. */
+  readonly contextWarnBytes?: number;
 }
+
+export const CONTEXT_WARN_BYTES = 512 * 1024 * 1024;
 
 export interface RunContext {
   readonly engine: Engine;
@@ -58,7 +62,8 @@ export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOpti
   let listing: Promise<ContextListing> | null = null;
   const context = (): Promise<ContextListing> => {
     listing ??= (ctx.listContext ?? listCheckoutContext)(plan.root).then((found) => {
-      ctx.emit({ kind: 'context', root: found.root, files: found.entries.length, bytes: found.bytes });
+      const large = found.bytes > (options.contextWarnBytes ?? CONTEXT_WARN_BYTES);
+      ctx.emit({ kind: 'context', root: found.root, files: found.entries.length, bytes: found.bytes, large });
       return found;
     });
     return listing;

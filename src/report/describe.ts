@@ -62,6 +62,11 @@ export function formatDuration(ms: number): string {
   return `${minutes}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
 }
 
+/** One line for a build context large enough to slow every build down. */
+export function contextWarning(bytes: number): string {
+  return `warning: the build context is ${formatBytes(bytes)}: every build sends all of it to the engine — list what the images do not need (.git, build output, caches) in .dockerignore\n`;
+}
+
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;

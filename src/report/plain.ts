@@ -2,7 +2,7 @@
 // when each step starts and ends, the summary table at the end.
 
 import type { RunEvent } from '../execute/events.js';
-import { describeStep, formatBytes, formatDuration, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
+import { contextWarning, describeStep, formatBytes, formatDuration, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
 import { createSummaryRenderer } from './summary.js';
 
 export function createPlainReporter(out: Output): (event: RunEvent) => void {
@@ -16,6 +16,7 @@ export function createPlainReporter(out: Output): (event: RunEvent) => void {
         break;
       case 'context':
         out.write(`context: ${event.files} entries, ${formatBytes(event.bytes)} from ${event.root}\n`);
+        if (event.large) out.write(contextWarning(event.bytes));
         break;
       case 'step-start':
         out.write(`==> [${event.index + 1}/${event.total}] ${describeStep(event.step)}\n`);

@@ -4,7 +4,7 @@
 
 import type { RunEvent } from '../execute/events.js';
 import type { PlanStep } from '../plan/types.js';
-import { describeStep, formatDuration, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
+import { contextWarning, describeStep, formatDuration, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
 import { createSummaryRenderer } from './summary.js';
 
 export interface Terminal extends Output {
@@ -75,6 +75,7 @@ export function createTtyReporter(out: Terminal, options: TtyOptions): (event: R
         });
         break;
       case 'context':
+        if (event.large) above(contextWarning(event.bytes).trimEnd());
         break;
       case 'step-start':
         running.set(event.step.id, { step: event.step, started: options.now(), position: '', last: describeStep(event.step) });

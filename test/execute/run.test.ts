@@ -9,6 +9,7 @@ import { loadCredentials } from '../../src/execute/credentials.js';
 import type { RunEvent } from '../../src/execute/events.js';
 import { runPlan, type RunContext } from '../../src/execute/run.js';
 import { planBuild } from '../../src/plan/plan.js';
+import { createPlainReporter } from '../../src/report/plain.js';
 import { fixturePath, loadCheckout, memoryCheckout, PLAN_OPTIONS, planOptionsFor } from '../helpers.js';
 import { RecordingEngine } from './fake-engine.js';
 
@@ -121,5 +122,24 @@ async function assertRejects(promise: Promise<unknown>, message: RegExp): Promis
   }
   assert.unreachable('expected a rejection');
 }
+
+test('a context above the threshold is flagged once, and the plain report warns with the .dockerignore hint', async () => {
+  const { config, checkout } = await loadCheckout(LEGACY);
+  const plan = planBuild(checkout, 'test', ['forum'], planOptionsFor(config));
+  const events: RunEvent[] = [];
+  const big = async (root: string): Promise<ContextListing> => ({ root, entries: [], dockerignore: null, bytes: 3 * 1024 * 1024 });
+  const options = { jobs: 2, keepGoing: false, force: false };
+  await runPlan(plan, { ...context(new RecordingEngine(), events), listContext: big }, { ...options, contextWarnBytes: 1024 * 1024 });
+  const flagged = events.filter((event) => event.kind === 'context');
+  assert.equal(flagged.map((event) => event.kind === 'context' && event.large), [true]);
+  let printed = '';
+  const report = createPlainReporter({ write: (text: string) => (printed += text) });
+  for (const event of flagged) report(event);
+  assert.match(printed, /^warning: the build context is 3(\.0)? ?MiB: .*\.dockerignore\n$/m);
+
+  const quiet: RunEvent[] = [];
+  await runPlan(plan, { ...context(new RecordingEngine(), quiet), listContext: big }, options);
+  assert.equal(quiet.filter((event) => event.kind === 'context').map((event) => event.kind === 'context' && event.large), [false]);
+});
 
 test.run();
