@@ -85,7 +85,7 @@ if (await engineAnswers()) {
 } else if (process.env.DOCKER_HOST) {
   fail(`DOCKER_HOST=${process.env.DOCKER_HOST} does not answer; start that engine, or unset DOCKER_HOST so setup starts a local one`);
 } else {
-  await install([['dockerd', 'docker.io']], 'the Docker engine');
+  await install([['dockerd', 'docker.io'], ['ip', 'iproute2']], 'the Docker engine (ip: the remote-engine test gives its second engine a bridge)');
   const { pid, log } = startDaemon('dockerd', 'dockerd', ['--host', 'unix:///var/run/docker.sock']);
   await waitFor('dockerd', engineAnswers, 60, log);
   const version = await docker.version();

@@ -1,6 +1,7 @@
 // A remote engine: a second dockerd of its own, listening only on a loopback TCP port, with its
-// own data, exec root and pidfile, and no bridge or iptables so it leaves the first daemon's
-// networking alone. dockmk reaches it by --engine and by DOCKER_HOST.
+// own data, exec root, pidfile and bridge, and no iptables rules, so it leaves the first daemon's
+// networking alone. (Not --bridge=none: at start that deletes the host's docker0, the first
+// daemon's bridge.) dockmk reaches it by --engine and by DOCKER_HOST.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,15 @@ async function startSecondEngine(): Promise<SecondEngine> {
   assert.is(spawnSync('sh', ['-c', 'command -v dockerd']).status, 0, 'dockerd is installed (npm run setup installs docker.io)');
   const dir = mkdtempSync(join(tmpdir(), 'dockmk-it-engine-'));
   const port = await freePort();
+  // A bridge of its own, on an address of the benchmarking range (198.18.0.0/15) no one routes.
+  const bridge = `dmk-it-${process.pid % 100000}`;
+  const ip = (...args: string[]): void => {
+    const result = spawnSync('ip', args, { encoding: 'utf8' });
+    assert.is(result.status, 0, `ip ${args.join(' ')}: ${result.stderr ?? result.error?.message}`);
+  };
+  ip('link', 'add', bridge, 'type', 'bridge');
+  ip('addr', 'add', '198.18.213.1/24', 'dev', bridge);
+  ip('link', 'set', bridge, 'up');
   const daemon: ChildProcess = spawn(
     'dockerd',
     [
@@ -40,7 +50,7 @@ async function startSecondEngine(): Promise<SecondEngine> {
       '--exec-root', join(dir, 'exec'),
       '--pidfile', join(dir, 'dockerd.pid'),
       '-H', `tcp://127.0.0.1:${port}`,
-      '--bridge=none', '--iptables=false', '--ip-masq=false',
+      `--bridge=${bridge}`, '--iptables=false', '--ip-masq=false',
     ],
     { stdio: 'ignore' },
   );
@@ -48,6 +58,7 @@ async function startSecondEngine(): Promise<SecondEngine> {
   const stop = async (): Promise<void> => {
     if (daemon.exitCode === null) daemon.kill('SIGTERM');
     await exited;
+    spawnSync('ip', ['link', 'del', bridge]);
     rmSync(dir, { recursive: true, force: true });
   };
   const client = new Docker({ host: '127.0.0.1', port });
