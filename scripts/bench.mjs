@@ -10,7 +10,7 @@
 //   BENCH_SAMPLES=7 npm run bench                               # more samples (default 5)
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -128,6 +128,97 @@ const sections = [
   },
 ];
 
+// Sections on the real engine, on this repository's own example services. They run when an
+// engine answers (`npm run setup` starts one) and say so when none does.
+const engineSections = [
+  {
+    name: 'no-op docker:test of every example service vs the legacy flow (a cached docker build per service, in dependency order)',
+    run(context) {
+      const dockmk = (args) => [join(root, 'bin', 'dockmk.js'), ...args, '--root', root];
+      const env = { ...process.env, DOCKMK_STATE_DIR: context.examplesState };
+      timeCommand(process.execPath, dockmk(['test', '--progress', 'plain']), { env }, 1); // warm-up: build what is missing
+      const ours = timeCommand(process.execPath, dockmk(['test', '--json']), { env });
+      const summary = JSON.parse(ours.stdout.trim().split('\n').at(-1));
+      const services = legacyOrder(JSON.parse(timeCommand(process.execPath, dockmk(['list', '--json']), { env }, 1).stdout));
+      // The legacy docker.mk: for each service, sed FROM edxops/X to X:test, then docker build with
+      // the repository as the context. The rewritten file lives outside the context, as make's did.
+      const dir = mkdtempSync(join(tmpdir(), 'dockmk-bench-legacy-'));
+      const legacyPass = () => {
+        for (const service of services) {
+          const source = readFileSync(join(root, service.dockerfile), 'utf8');
+          const names = new Set(services.map((other) => other.name));
+          const rewritten = source.replace(/^(\s*FROM\s+)edxops\/([A-Za-z0-9_.-]+)(:\S+)?/gim, (line, from, name) => (names.has(name) ? `${from}${name}:legacytest` : line));
+          const file = join(dir, `${service.name}.Dockerfile`);
+          writeFileSync(file, rewritten);
+          const built = spawnSync('docker', ['build', '-q', '-f', file, '-t', `${service.name}:legacytest`, root], { encoding: 'utf8', maxBuffer: 64 << 20 });
+          if (built.status !== 0) throw new Error(`docker build ${service.name} failed: ${built.stderr.trim().split('\n').at(-1)}`);
+        }
+      };
+      try {
+        legacyPass(); // warm-up: fill the cache, as a contributor's second make run would find it
+        const times = [];
+        for (let i = 0; i < Math.min(SAMPLES, 3); i++) {
+          const started = performance.now();
+          legacyPass();
+          times.push(performance.now() - started);
+        }
+        const legacy = median(times);
+        return [
+          `dockmk test (nothing to do): ${ms(ours.ms)} for ${services.length} services (${summary.upToDate.length} up to date, ${summary.built.length} built)`,
+          `legacy flow, every layer cached: ${ms(legacy)}`,
+          `dockmk is ${(legacy / ours.ms).toFixed(1)}× faster`,
+        ];
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        spawnSync('docker', ['rmi', ...services.map((service) => `${service.name}:legacytest`)], { encoding: 'utf8' });
+      }
+    },
+  },
+  {
+    name: 'cold docker:test of every example service with --jobs 2 --no-cache vs the critical-path bound',
+    run(context) {
+      if (process.env.BENCH_COLD === '0') return ['NOT MEASURED: BENCH_COLD=0'];
+      const env = { ...process.env, DOCKMK_STATE_DIR: context.examplesState };
+      const run = timeCommand(process.execPath, [join(root, 'bin', 'dockmk.js'), 'test', '--no-cache', '--jobs', '2', '--json', '--root', root], { env }, 1);
+      const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
+      const took = new Map(events.filter((e) => e.event === 'step-end' && e.step.startsWith('build ')).map((e) => [e.step.slice(6), e.durationMs]));
+      const services = JSON.parse(spawnSync(process.execPath, [join(root, 'bin', 'dockmk.js'), 'list', '--json', '--root', root], { encoding: 'utf8' }).stdout);
+      const parents = new Map(services.map((service) => [service.name, service.parents]));
+      const finish = new Map();
+      const chain = (name) => {
+        if (!finish.has(name)) finish.set(name, (took.get(name) ?? 0) + Math.max(0, ...(parents.get(name) ?? []).map(chain)));
+        return finish.get(name);
+      };
+      const bound = Math.max(...services.map((service) => chain(service.name)));
+      const serial = [...took.values()].reduce((a, b) => a + b, 0);
+      return [
+        `wall time ${ms(run.ms)} (the builds alone: ${ms(serial)} one after another)`,
+        `critical path (longest FROM chain of build durations, what unlimited parallelism could reach): ${ms(bound)}`,
+        `wall / bound = ${(run.ms / bound).toFixed(2)} (1.00 is the best possible)`,
+      ];
+    },
+  },
+];
+
+/** Services in the order the legacy Makefile's recursion builds them: parents first. */
+function legacyOrder(services) {
+  const byName = new Map(services.map((service) => [service.name, service]));
+  const done = new Set();
+  const order = [];
+  const visit = (service) => {
+    if (done.has(service.name)) return;
+    done.add(service.name);
+    for (const parent of service.parents) visit(byName.get(parent));
+    order.push(service);
+  };
+  services.forEach(visit);
+  return order;
+}
+
+function engineAnswers() {
+  return spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' });
+}
+
 /** The changes a benchmark feeds: a typical pull request, and a change to the role everything uses. */
 function changeSets(made, dir) {
   const roles = made.roles;
@@ -178,6 +269,23 @@ try {
       process.exitCode = 1;
     }
     console.log('');
+  }
+  const engine = engineAnswers();
+  if (engine.status !== 0) {
+    console.log('== engine sections: NOT MEASURED, no engine answers (npm run setup starts one)');
+  } else {
+    console.log(`engine: Docker ${engine.stdout.trim()}, classic builder\n`);
+    const state = join(work, 'examples-state');
+    for (const section of engineSections) {
+      console.log(`== ${section.name}`);
+      try {
+        for (const line of section.run({ examplesState: state })) console.log(`  ${line}`);
+      } catch (error) {
+        console.log(`  FAILED: ${error.message}`);
+        process.exitCode = 1;
+      }
+      console.log('');
+    }
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
