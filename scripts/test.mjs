@@ -41,6 +41,12 @@ if (typecheck.code !== 0) {
 
 let unit = { total: 0, passed: 0, skipped: 0 };
 let failed = false;
+// The repository's own services must follow the conventions `dockmk lint` checks.
+const lint = await run(process.execPath, [join(root, 'bin', 'dockmk.js'), 'lint']);
+if (lint.code !== 0) {
+  console.error('tests: `dockmk lint` found errors in the example services (see above)');
+  failed = true;
+}
 if (only !== 'it') {
   const result = await run(process.execPath, suites('test', '^it/', '^fixtures/'), { capture: true });
   unit = counts(result.output);

@@ -70,3 +70,8 @@ export class StepFailedError extends DockmkError {
 export class InterruptedError extends DockmkError {
   override readonly exitCode: number = ExitCode.interrupted;
 }
+
+/** `dockmk lint` found errors (each already printed as `file:line: rule: message`). */
+export class LintFailedError extends DockmkError {
+  override readonly exitCode: number = ExitCode.stepFailed;
+}

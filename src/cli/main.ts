@@ -7,9 +7,12 @@ import { hideBin } from 'yargs/helpers';
 import { DockmkError, ExitCode, UsageError } from '../errors.js';
 import { affectedCommand } from './affected.js';
 import { buildCommand } from './build.js';
+import { graphCommand } from './graph.js';
+import { lintCommand } from './lint.js';
 import { listCommand } from './list.js';
 import { logsCommand } from './logs.js';
 import { matrixCommand } from './matrix.js';
+import { newCommand } from './new.js';
 import { pullCommand } from './pull.js';
 import { showCommand } from './show.js';
 import { statusCommand } from './status.js';
@@ -32,7 +35,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       .command(logsCommand(io))
       .command(affectedCommand(io))
       .command(matrixCommand(io))
-      .demandCommand(1, 'name a command: list, build, test, pkg, push, pull, status, logs, affected or matrix')
+      .command(lintCommand(io))
+      .command(graphCommand(io))
+      .command(newCommand(io))
+      .demandCommand(1, 'name a command: list, show, build, test, pkg, push, pull, status, logs, affected, matrix, lint, new or graph')
       .strict()
       .exitProcess(false)
       .wrap(Math.min(110, process.stdout.columns ?? 100))

@@ -36,9 +36,17 @@ export interface Config {
   readonly paths: Paths;
   /** Minutes each service takes to build, for --shard (`weights:` in dockmk.yml). */
   readonly weights: Readonly<Record<string, number>>;
+  /**
+   * Images from outside the checkout a service may build FROM (`externalBases:` in dockmk.yml),
+   * as `repository[:tag]` patterns where `*` matches anything (`debian:*`, `ubuntu:*`).
+   */
+  readonly externalBases: readonly string[];
 }
 
 export const CONFIG_FILE = 'dockmk.yml';
+
+/** The external bases `dockmk lint` accepts when dockmk.yml names none. */
+export const DEFAULT_EXTERNAL_BASES: readonly string[] = Object.freeze(['debian:*', 'ubuntu:*']);
 
 export const DEFAULT_PATHS: Paths = Object.freeze({
   build: 'docker/build',
@@ -64,6 +72,7 @@ interface FileConfig {
   pull?: string;
   paths?: Partial<Paths>;
   weights?: Record<string, number>;
+  externalBases?: string[];
 }
 
 export function loadConfig(
@@ -108,6 +117,7 @@ export function resolveConfig(
     stateDir: resolve(root, env.DOCKMK_STATE_DIR ?? '.dockmk'),
     paths: Object.freeze({ ...DEFAULT_PATHS, ...file.paths }),
     weights: Object.freeze({ ...file.weights }),
+    externalBases: Object.freeze([...(file.externalBases ?? DEFAULT_EXTERNAL_BASES)]),
   });
 }
 
@@ -138,7 +148,7 @@ export function parseBuildArgs(items: readonly string[], env: Readonly<Record<st
   return args;
 }
 
-const KEYS = new Set(['namespace', 'registry', 'buildArgs', 'pull', 'paths', 'weights']);
+const KEYS = new Set(['namespace', 'registry', 'buildArgs', 'pull', 'paths', 'weights', 'externalBases']);
 const PATH_KEYS = new Set(Object.keys(DEFAULT_PATHS));
 
 /** Parses `dockmk.yml`; every error names file:line. */
@@ -161,6 +171,11 @@ export function parseConfigFile(text: string, file: string): FileConfig {
     const value = pair.value as YamlNode | null;
     if (key === 'weights') {
       out.weights = parseWeights(value, (node) => `${file}:${lineOf(node)}`);
+    } else if (key === 'externalBases') {
+      if (!isSeq(value) || value.items.some((item) => !isScalar(item) || String(item.value).trim() === '')) {
+        throw new ConfigError(`${where}: externalBases must be a list of image patterns`, { hint: 'e.g. externalBases: ["debian:*", "ubuntu:focal"]' });
+      }
+      out.externalBases = value.items.map((item) => String((item as { value: unknown }).value).trim());
     } else if (key === 'buildArgs' || key === 'paths') {
       if (!isMap(value)) throw new ConfigError(`${where}: ${key} must be a mapping`);
       const entries: Record<string, string> = {};
