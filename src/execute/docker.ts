@@ -150,27 +150,26 @@ class DockerEngine implements Engine {
   }
 
   /**
-   * Waits until a cancelled build's container is gone. The engine kills and removes it
-   * itself when the build connection closes, but its removal can lose a race with the kill
-   * and leave the container behind; then dockmk removes it, since the command owns it.
+   * Waits until a cancelled build's container is gone. The engine kills and removes it itself
+   * when the build connection closes; its removal can lose a race with the kill and leave the
+   * container behind (then dockmk removes it, since the command owns it), and while it is
+   * "removing" the wait endpoint answers at once, so the container is looked up until the
+   * engine no longer knows it.
    */
   private async containerGone(id: string): Promise<void> {
     const container = this.docker.getContainer(id);
-    const removed = async (ms: number): Promise<boolean> => {
-      try {
-        await container.wait({ condition: 'removed', abortSignal: AbortSignal.timeout(ms) } as Docker.ContainerWaitOptions);
-        return true;
-      } catch (error) {
-        return statusOf(error) === 404;
+    const gone = (): Promise<boolean> => container.inspect().then(() => false, (error: unknown) => statusOf(error) === 404);
+    const started = Date.now();
+    let forced = false;
+    while (!(await gone())) {
+      const waited = Date.now() - started;
+      if (waited > 30_000) return;
+      if (!forced && waited > 10_000) {
+        forced = true;
+        await container.remove({ force: true }).catch(() => undefined);
       }
-    };
-    if (await removed(10_000)) return;
-    try {
-      await container.remove({ force: true });
-    } catch {
-      // Already gone, or the engine refuses: the next check tells.
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await removed(10_000);
   }
 
   async tag(source: ImageRef | string, target: ImageRef): Promise<void> {
