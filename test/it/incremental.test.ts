@@ -89,7 +89,9 @@ test('Ctrl-C during a build cancels it engine-side, moves no tag, records it, an
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   for await (const line of createInterface({ input: child.stdout })) {
-    if (line.includes('slow build started')) {
+    // The RUN's own output, not the "Step 2/2 : RUN echo …" header that quotes it: the build's
+    // container is running by then.
+    if (line.includes('"line":"slow build started"')) {
       child.kill('SIGINT');
       break;
     }
