@@ -151,7 +151,8 @@ function publishSteps(selected: readonly string[], options: PlanOptions): PlanSt
   const latest: PushStep[] = [];
   for (const name of names) {
     for (const { tag: t, kind } of tagList) {
-      const target = publishedRef(options, name, t);
+      // The flavors never share a published tag either: latest, latest-devstack.
+      const target = publishedRef(options, name, `${t}${flavorSuffix(options.flavor ?? 'plain')}`);
       const tag: TagStep = { kind: 'tag', id: `tag ${formatImageRef(target)}`, needs: allBuilds, source: localTag('push', name, options.flavor), target };
       tags.push(tag);
       (kind === 'latest' ? latest : versioned).push({ kind: 'push', id: `push ${formatImageRef(target)}`, needs: [tag.id], service: name, image: target });

@@ -196,6 +196,7 @@ test('--devstack: every flavor has its own tags, parents included; the plain fla
   const pkg = planBuild(checkout, 'push', ['edxapp'], { ...planOptionsFor(config), flavor: 'devstack' });
   const tag = pkg.steps.find((step) => step.kind === 'tag');
   assert.is(tag?.kind === 'tag' ? formatImageRef(tag.source) : null, 'edxapp:latest-devstack');
+  assert.is(tag?.kind === 'tag' ? formatImageRef(tag.target) : null, 'edxops/edxapp:latest-devstack');
 });
 
 test('overrides layer over the services asked for, not over the parents built first', async () => {
