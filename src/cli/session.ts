@@ -6,8 +6,8 @@ import { discoverCheckout } from '../discover/checkout.js';
 import { listContext, type ContextListing } from '../discover/context.js';
 import { discoverAnsible } from '../discover/ansible.js';
 import { digestContext } from '../discover/digests.js';
-import { buildRoleGraph } from '../model/roles.js';
-import { playOwners, rolesRun } from '../model/service-plays.js';
+import { buildRoleGraph, type RoleGraph } from '../model/roles.js';
+import { playOwners, rolesRun, type PlayOwners } from '../model/service-plays.js';
 import { buildCheckout, type Checkout } from '../model/checkout.js';
 import type { Engine } from '../execute/engine.js';
 import type { InputSources } from '../plan/inputs.js';
@@ -68,13 +68,18 @@ export async function readInputs(config: Config, checkout: Checkout): Promise<{ 
 
 /**
  * The roles each service's play runs (its role closure), so that a role no play of a service
- * uses is not an input of that service. Read from the same files the context holds.
+ * uses is not an input of that service.
  */
 function rolesOfServices(config: Config, checkout: Checkout, listing: ContextListing): (service: string) => ReadonlySet<string> | null {
+  const { graph, owners } = ansibleModel(config, checkout, listing);
+  return rolesRun(graph, owners);
+}
+
+/** The role graph and the plays each service runs, read from the files the context holds. */
+export function ansibleModel(config: Config, checkout: Checkout, listing: ContextListing): { graph: RoleGraph; owners: PlayOwners } {
   const { dirs } = ansibleSetup(config);
-  const raw = discoverAnsible(config.root, dirs);
   const existing = new Set(listing.entries.map((entry) => entry.path));
-  return rolesRun(buildRoleGraph(raw), playOwners(checkout, dirs, existing));
+  return { graph: buildRoleGraph(discoverAnsible(config.root, dirs)), owners: playOwners(checkout, dirs, existing) };
 }
 
 /** dockmk's state directory, relative to the checkout, when it lies inside it. */

@@ -1,18 +1,15 @@
 // dockmk show <svc>: parents, play, roles, tags and effective overrides of one service.
 
 import type { Argv } from 'yargs';
-import { discoverAnsible } from '../discover/ansible.js';
 import { listContext } from '../discover/context.js';
 import type { Service } from '../model/checkout.js';
 import { parseOverrides } from '../model/overrides.js';
-import { buildRoleGraph } from '../model/roles.js';
-import { playOwners, playsOfService, rolesRun } from '../model/service-plays.js';
+import { playsOfService, rolesRun } from '../model/service-plays.js';
 import { selectServices } from '../plan/select.js';
 import { formatServiceDetails, serviceDetails } from '../report/show.js';
 import { flavorOptions, flavorPlanOptions, type FlavorArgs } from './flavor.js';
 import { globalOptions, type GlobalArgs } from './options.js';
-import { ansibleSetup } from './selection.js';
-import { openSession, ownState, type Io } from './session.js';
+import { ansibleModel, openSession, ownState, type Io } from './session.js';
 
 interface ShowArgs extends GlobalArgs, FlavorArgs {
   services?: string[];
@@ -27,10 +24,7 @@ export function showCommand(io: Io) {
       const { flavor, overrides: layers } = flavorPlanOptions(args, io);
       const { config, checkout } = await openSession(args, io);
       const names = selectServices(checkout, args.services ?? [], config.paths.build);
-      const { dirs } = ansibleSetup(config);
-      const graph = buildRoleGraph(discoverAnsible(config.root, dirs));
-      const existing = new Set((await listContext(config.root, ownState(config))).entries.map((entry) => entry.path));
-      const owners = playOwners(checkout, dirs, existing);
+      const { graph, owners } = ansibleModel(config, checkout, await listContext(config.root, ownState(config)));
       const plays = playsOfService(owners);
       const roles = rolesRun(graph, owners);
       const details = names.map((name) => {

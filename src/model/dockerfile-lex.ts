@@ -209,3 +209,19 @@ class Expander {
     return value;
   }
 }
+
+/** The words of an exec-form (JSON array) instruction; null for the shell form. */
+export function jsonForm(args: string): string[] | null {
+  if (!args.startsWith('[')) return null;
+  try {
+    const parsed: unknown = JSON.parse(args);
+    return Array.isArray(parsed) && parsed.every((item) => typeof item === 'string') ? (parsed as string[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A shell word with its quotes taken off (`"a b"` → `a b`), as far as dockmk needs it. */
+export function unquote(word: string): string {
+  return word.replace(/(["'])(.*?)\1/g, '$2');
+}

@@ -2,7 +2,7 @@
 // and the ansible-playbook runs. Pure: text in, data out; errors name file:line.
 
 import { DiscoveryError } from '../errors.js';
-import { expandWord, lexDockerfile, splitWords, type LogicalLine } from './dockerfile-lex.js';
+import { expandWord, jsonForm, lexDockerfile, splitWords, unquote, type LogicalLine } from './dockerfile-lex.js';
 import { parseImageRef, type ImageRef } from './image-ref.js';
 
 export type BaseSource =
@@ -231,15 +231,6 @@ function findContextSources(line: LogicalLine, escape: string, env: ReadonlyMap<
 }
 
 /** The words of an instruction written in JSON form (`["a", "b"]`), else null. */
-function jsonForm(args: string): string[] | null {
-  if (!args.startsWith('[')) return null;
-  try {
-    const parsed: unknown = JSON.parse(args);
-    return Array.isArray(parsed) && parsed.every((item) => typeof item === 'string') ? (parsed as string[]) : null;
-  } catch {
-    return null;
-  }
-}
 
 const VALUE_OPTIONS = new Set([
   '-i', '--inventory', '--inventory-file', '-t', '--tags', '--skip-tags', '-e', '--extra-vars',
@@ -300,9 +291,6 @@ function runWords(args: string, escape: string): string[] {
   return jsonForm(args) ?? splitWords(args.replace(/(&&|\|\||;)/g, ' $1 '), escape).map(unquote);
 }
 
-function unquote(word: string): string {
-  return word.replace(/(["'])(.*?)\1/g, '$2');
-}
 
 function splitOnce(text: string, separator: string): [string, string | null] {
   const index = text.indexOf(separator);

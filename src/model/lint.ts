@@ -8,7 +8,7 @@ import type { AnsibleDirs, RawAnsible, RawRole } from '../discover/ansible.js';
 import type { RawCheckout, SourceFile } from '../discover/checkout.js';
 import { CycleError, DiscoveryError } from '../errors.js';
 import { buildCheckout, type Checkout, type ModelOptions, type Service } from './checkout.js';
-import { lexDockerfile, splitWords, type LogicalLine } from './dockerfile-lex.js';
+import { jsonForm, lexDockerfile, splitWords, unquote, type LogicalLine } from './dockerfile-lex.js';
 import { parseDockerfile, type PlaybookRun } from './dockerfile.js';
 import { buildWaves } from './graph.js';
 import { canonicalRepository, type ImageRef } from './image-ref.js';
@@ -185,23 +185,11 @@ function instructions(text: string): Instruction[] {
   let stage = -1;
   return lines.map((line) => {
     if (line.keyword === 'FROM') stage += 1;
-    return { ...line, stage, words: jsonWords(line.args) ?? splitWords(line.args, escape).map(unquote) };
+    return { ...line, stage, words: jsonForm(line.args) ?? splitWords(line.args, escape).map(unquote) };
   });
 }
 
-function jsonWords(args: string): string[] | null {
-  if (!args.startsWith('[')) return null;
-  try {
-    const parsed: unknown = JSON.parse(args);
-    return Array.isArray(parsed) && parsed.every((item) => typeof item === 'string') ? (parsed as string[]) : null;
-  } catch {
-    return null;
-  }
-}
 
-function unquote(word: string): string {
-  return word.replace(/(["'])(.*?)\1/g, '$2');
-}
 
 /** A COPY/ADD from the build context: its sources and where each lands (absolute when known). */
 function copies(instruction: Instruction, workdir: string): { source: string; target: string }[] {
