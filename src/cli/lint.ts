@@ -19,14 +19,13 @@ interface LintArgs extends GlobalArgs {
 
 export function lintCommand(io: Io) {
   return {
-    command: 'lint [services..]',
-    describe: 'Check the conventions: FROM a checkout service or declared external base, the checkout copied, the play run as root with its overrides, its roles present',
     builder: (yargs: Argv) => globalOptions(yargs).positional('services', { type: 'string', array: true, describe: 'Only these services (default: all)' }),
     handler: async (args: LintArgs): Promise<void> => {
       const config = loadConfig(configOverrides(args), io.env, io.cwd);
       const raw = await discoverCheckout(config);
       const model = lintModel(raw, {
         namespace: config.namespace,
+        fromNamespace: config.fromNamespace,
         registry: config.registry,
         buildArgs: config.buildArgs,
         playsDir: config.paths.plays,

@@ -30,8 +30,24 @@ export function globalOptions<T>(yargs: Argv<T>): Argv<T & GlobalArgs> {
     .option('engine', { type: 'string', describe: 'Docker engine address (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' }) as Argv<T & GlobalArgs>;
 }
 
-export function configOverrides(args: GlobalArgs): ConfigOverrides {
+/** Flags of the build commands that configuration can also set (cli/run.ts defines them). */
+interface ConfigurableArgs {
+  label?: string[];
+  'cache-from'?: string[];
+  tags?: string;
+  latest?: string;
+  'long-sha'?: boolean;
+  retries?: number;
+}
+
+export function configOverrides(args: GlobalArgs & ConfigurableArgs): ConfigOverrides {
   return {
+    labels: args.label,
+    cacheFrom: args['cache-from'],
+    tags: args.tags,
+    latest: args.latest,
+    longSha: args['long-sha'],
+    retries: args.retries,
     root: args.root,
     namespace: args.namespace,
     registry: args.registry,

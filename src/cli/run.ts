@@ -1,6 +1,8 @@
 // Runs a plan on the engine (progress, history, exit status), or prints it for --dry-run.
 
 import { randomBytes } from 'node:crypto';
+import { appendFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import type { Config } from '../config/config.js';
 import type { ContextListing } from '../discover/context.js';
@@ -9,8 +11,10 @@ import { loadCredentials } from '../execute/credentials.js';
 import type { Emit, RunEvent } from '../execute/events.js';
 import { runPlan } from '../execute/run.js';
 import type { BuildPlan } from '../plan/types.js';
-import { computeTags, DEFAULT_TAG_RULES, type Tag, type TagRules } from '../plan/tags.js';
+import { computeTags, DEFAULT_TAG_RULES, type Revision, type Tag } from '../plan/tags.js';
+import { DEFAULT_RETRY } from '../execute/retry.js';
 import { createHistoryRecorder } from '../report/history.js';
+import { describePartialPush, manifestJson, markdownSummary, publishOutcome, type PublishOutcome } from '../report/publish.js';
 import { eventToJson, planToJson } from '../report/json.js';
 import { createPlainReporter } from '../report/plain.js';
 import { formatPlanText } from '../report/text.js';
@@ -41,34 +45,56 @@ export function runOptions<T>(yargs: Argv<T>): Argv<T & RunArgs> {
 }
 
 export interface PublishArgs {
-  tags: string;
-  latest: string;
-  'long-sha': boolean;
+  tags?: string;
+  latest?: string;
+  'long-sha'?: boolean;
+  manifest?: string;
+  retries?: number;
 }
 
-/** push: which tags to publish (src/plan/tags.ts). `latest` alone is the legacy behaviour. */
+/** push: which tags to publish (src/plan/tags.ts) and what to report. Unset: dockmk.yml `publish:`, else legacy `latest`. */
 export function publishOptions<T>(yargs: Argv<T>): Argv<T & PublishArgs> {
   return yargs
-    .option('tags', { type: 'string', choices: ['latest', 'auto'], default: 'latest', describe: 'push: latest only (legacy), or auto: sha, branch, git tag, semver parts, latest on the default branch' })
-    .option('latest', { type: 'string', choices: ['default-branch', 'always', 'never'], default: 'default-branch', describe: 'with --tags auto: when latest moves' })
-    .option('long-sha', { type: 'boolean', default: false, describe: 'with --tags auto: also sha-<40 hex>' }) as Argv<T & PublishArgs>;
+    .option('tags', { type: 'string', choices: ['latest', 'auto'], describe: 'push: latest only (legacy, the default), or auto: sha, branch, git tag, semver parts, latest on the default branch' })
+    .option('latest', { type: 'string', choices: ['default-branch', 'always', 'never'], describe: 'with --tags auto: when latest moves (default: default-branch)' })
+    .option('long-sha', { type: 'boolean', describe: 'with --tags auto: also sha-<40 hex>' })
+    .option('manifest', { type: 'string', requiresArg: true, describe: 'push: write JSON of what was pushed (service, refs, digest) to FILE, also when a push fails' })
+    .option('retries', { type: 'number', requiresArg: true, describe: 'Retries of a push or pull after a transient registry error (default 3)' }) as Argv<T & PublishArgs>;
+}
+
+export interface ImageArgs {
+  label?: string[];
+  'cache-from'?: string[];
+}
+
+/** What every built image gets besides its Dockerfile: labels, cache sources. */
+export function imageOptions<T>(yargs: Argv<T>): Argv<T & ImageArgs> {
+  return yargs
+    .option('label', { type: 'string', array: true, requiresArg: true, describe: 'Add a label KEY=VALUE to every image built (repeatable)' })
+    .option('cache-from', {
+      type: 'string',
+      array: true,
+      requiresArg: true,
+      describe: 'Reuse layers of this image, pulled first if the registry has it; {service} stands for the service (repeatable)',
+    }) as Argv<T & ImageArgs>;
 }
 
 /** The tags push publishes under, from the checkout's revision (git, or GITHUB_* variables). */
-export async function publishTags(args: PublishArgs, root: string, env: Readonly<Record<string, string | undefined>>): Promise<readonly Tag[] | undefined> {
-  if (args.tags !== 'auto') return undefined;
-  const { readRevision } = await import('../discover/revision.js');
-  const revision = await readRevision(root, env);
-  return computeTags(revision, { ...DEFAULT_TAG_RULES, longSha: args['long-sha'], latest: args.latest as TagRules['latest'] });
+export function publishTags(config: Config, revision: Revision): readonly Tag[] | undefined {
+  if (config.publish.tags !== 'auto') return undefined;
+  return computeTags(revision, { ...DEFAULT_TAG_RULES, longSha: config.publish.longSha, latest: config.publish.latest });
 }
 
-export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs, io: Io, listing?: ContextListing): Promise<void> {
+export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs & Pick<PublishArgs, 'manifest'>, io: Io, listing?: ContextListing): Promise<void> {
   if (args['dry-run']) {
     io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : formatPlanText(plan));
     return;
   }
   if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new ConfigError(`--jobs ${args.jobs} is not a positive whole number`);
   const credentials = loadCredentials(config.dockerConfigDir, io.env, config.registry);
+  const manifest = args.manifest === undefined ? null : resolve(io.cwd, args.manifest);
+  // Written first with nothing pushed, so that a stale file never outlives a run that fails early.
+  if (manifest !== null) writeManifest(manifest, publishOutcome(plan.steps.map((step) => ({ step, status: 'skipped', durationMs: 0 }))));
   const engine = await openEngine(args.engine, io);
   const history = createHistoryRecorder({
     stateDir: config.stateDir,
@@ -81,16 +107,46 @@ export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs,
     history.emit(event);
     progress(event);
   };
+  const started = io.now();
   const result = await runPlan(
     plan,
     { engine, credentials, emit, signal: io.signal, now: io.now, ...(listing ? { listContext: async () => listing } : {}) },
-    { jobs: args.jobs, keepGoing: args['keep-going'], force: args.force },
+    { jobs: args.jobs, keepGoing: args['keep-going'], force: args.force, retry: { ...DEFAULT_RETRY, retries: config.publish.retries } },
   ).finally(history.close);
+  const outcome = publishOutcome(result.results);
+  if (manifest !== null) writeManifest(manifest, outcome);
+  if (io.env.GITHUB_STEP_SUMMARY) appendStepSummary(io.env.GITHUB_STEP_SUMMARY, markdownSummary(plan, result.results, result.ok, io.now() - started), io);
   if (result.interrupted) throw new InterruptedError('interrupted: running steps were cancelled, no tag was moved');
   if (!result.ok) {
     const failed = result.results.filter((step) => step.status === 'failed');
     const more = failed.length > 1 ? ` (and ${failed.length - 1} more failure${failed.length > 2 ? 's' : ''}, see above)` : '';
-    throw new StepFailedError(`${failed[0]?.reason ?? 'a step failed'}${more}`);
+    const pushed = outcome.images.length > 0 ? `; ${describePartialPush(outcome)}` : '';
+    throw new StepFailedError(`${failed[0]?.reason ?? 'a step failed'}${more}${pushed}`, {
+      hint: pushed && manifest !== null ? `what is where: ${manifest}` : undefined,
+    });
+  }
+}
+
+/** Replaces the file whole (write, then rename), so a reader never sees half of it. */
+function writeManifest(path: string, outcome: PublishOutcome): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, manifestJson(outcome));
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw new ConfigError(`--manifest ${path}: cannot write it (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+      hint: 'give a path in a directory that exists and can be written',
+    });
+  }
+}
+
+function appendStepSummary(path: string, markdown: string, io: Io): void {
+  try {
+    appendFileSync(path, markdown);
+  } catch (error) {
+    // The run's outcome stands; a summary that cannot be written is worth a warning only.
+    io.stderr.write(`warning: GITHUB_STEP_SUMMARY=${path}: cannot append the summary (${(error as NodeJS.ErrnoException).code ?? String(error)})\n`);
   }
 }
 

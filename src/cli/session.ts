@@ -42,6 +42,7 @@ export async function openSession(args: GlobalArgs, io: Io): Promise<Session> {
 export async function loadCheckout(config: Config): Promise<Checkout> {
   return buildCheckout(await discoverCheckout(config), {
     namespace: config.namespace,
+    fromNamespace: config.fromNamespace,
     registry: config.registry,
     buildArgs: config.buildArgs,
     playsDir: config.paths.plays,
@@ -56,6 +57,8 @@ export function planOptions(config: Config): PlanOptions {
     noCache: config.noCache,
     pull: config.pull,
     buildDir: config.paths.build,
+    labels: config.labels,
+    cacheFrom: config.cacheFrom,
   };
 }
 

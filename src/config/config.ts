@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { isDomain, isRepositoryPath } from '../model/image-ref.js';
+import { isLabelKey } from '../plan/labels.js';
 
 export type PullPolicy = 'auto' | 'always' | 'missing' | 'never';
 
@@ -24,6 +25,8 @@ export interface Config {
   readonly root: string;
   /** Namespace of this checkout's images, in FROM lines and when published (`edxops`). */
   readonly namespace: string;
+  /** The namespace FROM lines name this checkout's images by, if not `namespace` (`fromNamespace:`; default edxops). */
+  readonly fromNamespace: string;
   /** Registry host the images are published to; null is Docker Hub. */
   readonly registry: string | null;
   readonly buildArgs: Readonly<Record<string, string>>;
@@ -41,7 +44,31 @@ export interface Config {
    * as `repository[:tag]` patterns where `*` matches anything (`debian:*`, `ubuntu:*`).
    */
   readonly externalBases: readonly string[];
+  /** Labels every image gets besides the OCI ones (`labels:`, `--label K=V`); part of the input hash. */
+  readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Images the classic builder may take layers from (`cacheFrom:`, `--cache-from`), pulled first
+   * when they can be; `{service}` stands for the service's name.
+   */
+  readonly cacheFrom: readonly string[];
+  readonly publish: PublishConfig;
 }
+
+/** push: which tags to publish (src/plan/tags.ts) and how transfers retry. */
+export interface PublishConfig {
+  /** `latest`: the legacy tag only; `auto`: sha, branch, git tag, semver parts, latest. */
+  readonly tags: 'latest' | 'auto';
+  /** With `auto`: when `latest` moves. */
+  readonly latest: 'default-branch' | 'always' | 'never';
+  /** With `auto`: also `sha-<40 hex>`. */
+  readonly longSha: boolean;
+  /** The branch `latest` follows; null: origin's HEAD, else `main`. */
+  readonly defaultBranch: string | null;
+  /** Retries of a push or pull after a transient registry error. */
+  readonly retries: number;
+}
+
+export const DEFAULT_PUBLISH: PublishConfig = Object.freeze({ tags: 'latest', latest: 'default-branch', longSha: false, defaultBranch: null, retries: 3 });
 
 export const CONFIG_FILE = 'dockmk.yml';
 
@@ -63,16 +90,26 @@ export interface ConfigOverrides {
   buildArgs?: readonly string[] | undefined;
   noCache?: boolean | undefined;
   pull?: string | undefined;
+  labels?: readonly string[] | undefined;
+  cacheFrom?: readonly string[] | undefined;
+  tags?: string | undefined;
+  latest?: string | undefined;
+  longSha?: boolean | undefined;
+  retries?: number | undefined;
 }
 
 interface FileConfig {
   namespace?: string;
+  fromNamespace?: string;
   registry?: string;
   buildArgs?: Record<string, string>;
   pull?: string;
   paths?: Partial<Paths>;
   weights?: Record<string, number>;
   externalBases?: string[];
+  labels?: Record<string, string>;
+  cacheFrom?: string[];
+  publish?: Record<string, string>;
 }
 
 export function loadConfig(
@@ -98,6 +135,8 @@ export function resolveConfig(
       hint: 'use lowercase letters, digits, ".", "_", "-" and "/" between parts, e.g. edxops or my-org/images',
     });
   }
+  const fromNamespace = file.fromNamespace ?? 'edxops';
+  if (!isRepositoryPath(fromNamespace)) throw new ConfigError(`fromNamespace "${fromNamespace}" is not a valid repository path`, { hint: 'e.g. edxops' });
   const registryText = flags.registry ?? env.DOCKMK_REGISTRY ?? file.registry ?? '';
   const registry = normalizeRegistry(registryText);
   const pull = flags.pull ?? file.pull ?? 'auto';
@@ -105,10 +144,12 @@ export function resolveConfig(
     throw new ConfigError(`pull policy "${pull}" is not known`, { hint: 'use auto, always, missing or never' });
   }
   const buildArgs = { ...file.buildArgs, ...parseBuildArgs(flags.buildArgs ?? [], env) };
+  const labels = { ...file.labels, ...parseLabels(flags.labels ?? []) };
   const dockerConfigDir = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker');
   return Object.freeze({
     root,
     namespace,
+    fromNamespace,
     registry,
     buildArgs: Object.freeze(buildArgs),
     noCache: flags.noCache ?? false,
@@ -118,7 +159,49 @@ export function resolveConfig(
     paths: Object.freeze({ ...DEFAULT_PATHS, ...file.paths }),
     weights: Object.freeze({ ...file.weights }),
     externalBases: Object.freeze([...(file.externalBases ?? DEFAULT_EXTERNAL_BASES)]),
+    labels: Object.freeze(labels),
+    cacheFrom: Object.freeze([...(flags.cacheFrom ?? file.cacheFrom ?? [])]),
+    publish: resolvePublish(file.publish ?? {}, flags),
   });
+}
+
+function resolvePublish(file: Record<string, string>, flags: ConfigOverrides): PublishConfig {
+  const pick = <T extends string>(what: string, value: string | undefined, allowed: readonly T[], fallback: T): T => {
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(`${what} "${value}" is not known`, { hint: `use ${allowed.join(', ')}` });
+    return value as T;
+  };
+  const retries = flags.retries ?? (file.retries === undefined ? DEFAULT_PUBLISH.retries : Number(file.retries));
+  if (!Number.isInteger(retries) || retries < 0 || retries > 10) {
+    throw new ConfigError(`retries ${String(flags.retries ?? file.retries)} is not a whole number from 0 to 10`, { hint: 'e.g. --retries 3' });
+  }
+  const longSha = flags.longSha ?? (file.longSha === undefined ? false : file.longSha === 'true');
+  return Object.freeze({
+    tags: pick('tags', flags.tags ?? file.tags, ['latest', 'auto'] as const, DEFAULT_PUBLISH.tags),
+    latest: pick('latest', flags.latest ?? file.latest, ['default-branch', 'always', 'never'] as const, DEFAULT_PUBLISH.latest),
+    longSha,
+    defaultBranch: file.defaultBranch ?? null,
+    retries,
+  });
+}
+
+/** `--label K=V`: every item must have a key Docker accepts and an `=`. */
+export function parseLabels(items: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--label "${item}" is not KEY=VALUE`, { hint: 'write --label com.example.team=platform' });
+    labels[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return checkLabels(labels, '--label');
+}
+
+function checkLabels(labels: Record<string, string>, where: string): Record<string, string> {
+  for (const key of Object.keys(labels)) {
+    if (!isLabelKey(key)) throw new ConfigError(`${where}: "${key}" is not a valid label key`, { hint: 'use letters, digits, ".", "-", "_" and "/", e.g. com.example.team' });
+    if (key.startsWith('org.dockmk.')) throw new ConfigError(`${where}: label "${key}" is dockmk's own`, { hint: 'choose a key under your own domain' });
+  }
+  return labels;
 }
 
 function normalizeRegistry(text: string): string | null {
@@ -148,8 +231,9 @@ export function parseBuildArgs(items: readonly string[], env: Readonly<Record<st
   return args;
 }
 
-const KEYS = new Set(['namespace', 'registry', 'buildArgs', 'pull', 'paths', 'weights', 'externalBases']);
+const KEYS = new Set(['namespace', 'fromNamespace', 'registry', 'buildArgs', 'pull', 'paths', 'weights', 'externalBases', 'labels', 'cacheFrom', 'publish']);
 const PATH_KEYS = new Set(Object.keys(DEFAULT_PATHS));
+const PUBLISH_KEYS = new Set(['tags', 'latest', 'longSha', 'defaultBranch', 'retries']);
 
 /** Parses `dockmk.yml`; every error names file:line. */
 export function parseConfigFile(text: string, file: string): FileConfig {
@@ -171,28 +255,32 @@ export function parseConfigFile(text: string, file: string): FileConfig {
     const value = pair.value as YamlNode | null;
     if (key === 'weights') {
       out.weights = parseWeights(value, (node) => `${file}:${lineOf(node)}`);
-    } else if (key === 'externalBases') {
+    } else if (key === 'externalBases' || key === 'cacheFrom') {
       if (!isSeq(value) || value.items.some((item) => !isScalar(item) || String(item.value).trim() === '')) {
-        throw new ConfigError(`${where}: externalBases must be a list of image patterns`, { hint: 'e.g. externalBases: ["debian:*", "ubuntu:focal"]' });
+        throw new ConfigError(`${where}: ${key} must be a list of image ${key === 'cacheFrom' ? 'references' : 'patterns'}`, {
+          hint: key === 'cacheFrom' ? 'e.g. cacheFrom: ["ghcr.io/my-org/{service}:latest"]' : 'e.g. externalBases: ["debian:*", "ubuntu:focal"]',
+        });
       }
-      out.externalBases = value.items.map((item) => String((item as { value: unknown }).value).trim());
-    } else if (key === 'buildArgs' || key === 'paths') {
+      out[key] = value.items.map((item) => String((item as { value: unknown }).value).trim());
+    } else if (key === 'buildArgs' || key === 'paths' || key === 'labels' || key === 'publish') {
       if (!isMap(value)) throw new ConfigError(`${where}: ${key} must be a mapping`);
       const entries: Record<string, string> = {};
       for (const item of value.items) {
         const name = isScalar(item.key) ? String(item.key.value) : '';
-        if (key === 'paths' && !PATH_KEYS.has(name)) {
-          throw new ConfigError(`${file}:${lineOf(item.key as YamlNode)}: unknown path "${name}"`, {
-            hint: `known paths: ${[...PATH_KEYS].join(', ')}`,
+        const known = key === 'paths' ? PATH_KEYS : key === 'publish' ? PUBLISH_KEYS : null;
+        if (known !== null && !known.has(name)) {
+          throw new ConfigError(`${file}:${lineOf(item.key as YamlNode)}: unknown ${key === 'paths' ? 'path' : 'publish setting'} "${name}"`, {
+            hint: `known: ${[...known].join(', ')}`,
           });
         }
         if (!isScalar(item.value)) throw new ConfigError(`${file}:${lineOf(item.key as YamlNode)}: ${key}.${name} must be a string`);
+        if (key === 'labels') checkLabels({ [name]: '' }, `${file}:${lineOf(item.key as YamlNode)}: labels`);
         entries[name] = String(item.value.value);
       }
       out[key] = entries;
     } else {
       if (!isScalar(value)) throw new ConfigError(`${where}: ${key} must be a string`);
-      out[key as 'namespace' | 'registry' | 'pull'] = String(value.value);
+      out[key as 'namespace' | 'fromNamespace' | 'registry' | 'pull'] = String(value.value);
     }
   }
   return out;

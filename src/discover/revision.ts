@@ -3,6 +3,7 @@
 // GITHUB_SERVER_URL/GITHUB_REPOSITORY) override it when present. Never throws outside git:
 // a field that cannot be read is left out.
 
+import { execFile } from 'node:child_process';
 import type { Revision } from '../plan/tags.js';
 
 export interface RevisionInfo extends Revision {
@@ -25,6 +26,9 @@ export function revisionFromEnv(base: RevisionInfo, env: Readonly<Record<string,
     if (env.GITHUB_HEAD_REF) out.branch = env.GITHUB_HEAD_REF;
   }
   if (env.DOCKMK_DEFAULT_BRANCH) out.defaultBranch = env.DOCKMK_DEFAULT_BRANCH;
+  // The reproducible-builds convention for "when": seconds since the epoch.
+  const epoch = env.SOURCE_DATE_EPOCH;
+  if (epoch && /^\d+$/.test(epoch)) out.committed = new Date(Number(epoch) * 1000).toISOString();
   if (env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY) out.source = `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}`;
   return out;
 }
@@ -46,28 +50,50 @@ export function sourceUrl(remote: string): string | undefined {
   }
 }
 
-/** Reads the revision of `root` from git, then applies `env`. */
-export async function readRevision(root: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<RevisionInfo> {
-  const { $ } = await import('zx');
-  const git = async (...args: string[]): Promise<string | undefined> => {
-    const result = await $({ cwd: root, quiet: true, nothrow: true })`git ${args}`;
-    const text = result.stdout.trim();
-    return result.exitCode === 0 && text !== '' ? text : undefined;
-  };
-  const [sha, branch, tag, committed, remote, originHead] = await Promise.all([
-    git('rev-parse', 'HEAD'),
-    git('symbolic-ref', '--short', '-q', 'HEAD'),
-    git('describe', '--tags', '--exact-match', 'HEAD'),
-    git('show', '-s', '--format=%cI', 'HEAD'),
-    git('remote', 'get-url', 'origin'),
+/**
+ * `HEAD -> main, tag: v1.2.3, tag: v1.2.3-rc.1, origin/main` → the branch checked out and the
+ * tag at the commit: a release tag before any other, as `git describe --exact-match` would
+ * rarely choose otherwise.
+ */
+export function parseDecorations(text: string): { branch?: string; tag?: string } {
+  const items = text.split(', ').map((item) => item.trim()).filter((item) => item !== '');
+  const branch = items.find((item) => item.startsWith('HEAD -> '))?.slice('HEAD -> '.length);
+  const tags = items.filter((item) => item.startsWith('tag: ')).map((item) => item.slice('tag: '.length));
+  const tag = tags.find((name) => /^v?\d+\.\d+\.\d+$/.test(name)) ?? tags[0];
+  return { ...(branch ? { branch } : {}), ...(tag ? { tag } : {}) };
+}
+
+/**
+ * Reads the revision of `root` from git, then applies `env`. `defaultBranch` (dockmk.yml)
+ * wins over origin's HEAD. Three small git commands run side by side; no shell, no zx, so that
+ * a run that builds nothing pays little for them.
+ */
+export async function readRevision(
+  root: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  defaultBranch: string | null = null,
+): Promise<RevisionInfo> {
+  const git = (...args: string[]): Promise<string | undefined> =>
+    new Promise((resolve) => {
+      execFile('git', args, { cwd: root, encoding: 'utf8', timeout: 10_000 }, (error, stdout) => {
+        const text = String(stdout ?? '').trim();
+        resolve(error === null && text !== '' ? text : undefined);
+      });
+    });
+  // One `git log` says the commit, its time, and the branch and tags pointing at it.
+  const [head, remote, originHead] = await Promise.all([
+    git('-c', 'log.showSignature=false', 'log', '-1', '--no-color', '--format=%H%x00%cI%x00%D', 'HEAD'),
+    git('config', '--get', 'remote.origin.url'),
     git('symbolic-ref', '--short', '-q', 'refs/remotes/origin/HEAD'),
   ]);
+  const [sha, committed, decorations] = (head ?? '').split('\0');
+  const { branch, tag } = parseDecorations(decorations ?? '');
   const base: RevisionInfo = {
     ...(sha ? { sha } : {}),
     ...(branch ? { branch } : {}),
     ...(tag ? { tag } : {}),
     ...(committed ? { committed } : {}),
-    defaultBranch: originHead?.replace(/^origin\//, '') ?? 'main',
+    defaultBranch: defaultBranch ?? originHead?.replace(/^origin\//, '') ?? 'main',
     ...(remote && sourceUrl(remote) ? { source: sourceUrl(remote) } : {}),
   };
   return revisionFromEnv(base, env);

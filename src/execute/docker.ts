@@ -1,9 +1,14 @@
 // The Engine on a real Docker daemon, through dockerode. The only module that imports it.
+// dockerode (with BuildKit's gRPC and ssh2) takes ~90 ms to load; it is loaded on the first call
+// that streams (build, pull, push) or changes something. The two questions a run that builds
+// nothing asks — is the engine there, what does this tag point to — are plain GETs, answered
+// over node:http on unix sockets and plain TCP.
 
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { ConfigError, EngineError, InterruptedError } from '../errors.js';
 import { formatImageRef, type ImageRef } from '../model/image-ref.js';
 import type { BuildRequest, CallOptions, Engine, ImageInfo, RegistryAuth } from './engine.js';
@@ -13,7 +18,7 @@ export const DEFAULT_SOCKET = '/var/run/docker.sock';
 /** Connects to `host` (--engine), else DOCKER_HOST, else the default socket. */
 export function connectEngine(host: string | undefined, env: Readonly<Record<string, string | undefined>>): Engine {
   const address = host ?? env.DOCKER_HOST ?? `unix://${DEFAULT_SOCKET}`;
-  return new DockerEngine(new Docker(modemOptions(address, env)), address);
+  return new DockerEngine(modemOptions(address, env), address);
 }
 
 function modemOptions(address: string, env: Readonly<Record<string, string | undefined>>): Docker.DockerOptions {
@@ -71,14 +76,44 @@ interface Message {
 }
 
 class DockerEngine implements Engine {
+  private docker: Promise<Docker> | null = null;
+
   constructor(
-    private readonly docker: Docker,
+    private readonly options: Docker.DockerOptions,
     readonly address: string,
   ) {}
 
+  private client(): Promise<Docker> {
+    this.docker ??= import('dockerode').then(({ default: Dockerode }) => new Dockerode(this.options));
+    return this.docker;
+  }
+
+  /** A GET answered over node:http where that is enough (unix, plain TCP); else through dockerode. */
+  private async get(path: string, signal: AbortSignal | undefined, viaDockerode: (docker: Docker) => Promise<unknown>): Promise<unknown> {
+    const { socketPath, host, port, protocol } = this.options;
+    if (!socketPath && protocol !== 'http') return viaDockerode(await this.client());
+    return new Promise((resolve, reject) => {
+      const target = socketPath ? { socketPath } : { host, port: Number(port) };
+      const req = httpRequest({ ...target, path, method: 'GET', ...(signal ? { signal } : {}) }, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const json = parseJson(body);
+          if ((response.statusCode ?? 500) < 300) resolve(json ?? body);
+          // the shape dockerode's errors have, for statusOf and engineMessage
+          else reject(Object.assign(new Error(`(HTTP code ${response.statusCode}) ${body.trim()}`), { statusCode: response.statusCode, json }));
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
   async ping(signal: AbortSignal): Promise<void> {
     try {
-      await (this.docker.ping as (options: { abortSignal: AbortSignal }) => Promise<unknown>)({ abortSignal: signal });
+      await this.get('/_ping', signal, (docker) => (docker.ping as (options: { abortSignal: AbortSignal }) => Promise<unknown>)({ abortSignal: signal }));
     } catch (error) {
       if (signal.aborted) throw interrupted();
       throw new EngineError(`no Docker engine answers at ${this.address} (${describe(error)})`, {
@@ -89,7 +124,8 @@ class DockerEngine implements Engine {
 
   async inspectImage(ref: ImageRef): Promise<ImageInfo | null> {
     try {
-      const info = await this.docker.getImage(formatImageRef(ref)).inspect();
+      const name = formatImageRef(ref);
+      const info = (await this.get(`/images/${name}/json`, undefined, (docker) => docker.getImage(name).inspect())) as Docker.ImageInspectInfo;
       return { id: info.Id, labels: info.Config?.Labels ?? {} };
     } catch (error) {
       if (statusOf(error) === 404) return null;
@@ -99,8 +135,8 @@ class DockerEngine implements Engine {
 
   async pull(ref: ImageRef, auth: RegistryAuth | null, options: CallOptions): Promise<void> {
     const name = formatImageRef(ref.tag === null && ref.digest === null ? { ...ref, tag: 'latest' } : ref);
-    const stream = await this.call(`pull ${name}`, options.signal, () =>
-      this.docker.pull(name, { ...(auth ? { authconfig: auth } : {}), abortSignal: options.signal }),
+    const stream = await this.call(`pull ${name}`, options.signal, async () =>
+      (await this.client()).pull(name, { ...(auth ? { authconfig: auth } : {}), abortSignal: options.signal }),
     );
     await follow(stream, options, (message) => {
       if (message.status && !message.progress) options.onLine(message.id ? `${message.id}: ${message.status}` : message.status);
@@ -108,12 +144,13 @@ class DockerEngine implements Engine {
   }
 
   async build(request: BuildRequest, options: CallOptions): Promise<{ imageId: string }> {
-    const stream = await this.call(`build ${formatImageRef(request.tag)}`, options.signal, () =>
-      this.docker.buildImage(request.context as unknown as NodeJS.ReadableStream, {
+    const stream = await this.call(`build ${formatImageRef(request.tag)}`, options.signal, async () =>
+      (await this.client()).buildImage(request.context as unknown as NodeJS.ReadableStream, {
         dockerfile: request.dockerfile,
         t: formatImageRef(request.tag),
         buildargs: request.buildArgs,
         labels: request.labels,
+        ...(request.cacheFrom.length > 0 ? { cachefrom: JSON.stringify(request.cacheFrom.map(formatImageRef)) } : {}),
         nocache: request.noCache,
         rm: true,
         forcerm: true,
@@ -157,7 +194,7 @@ class DockerEngine implements Engine {
    * engine no longer knows it.
    */
   private async containerGone(id: string): Promise<void> {
-    const container = this.docker.getContainer(id);
+    const container = (await this.client()).getContainer(id);
     const gone = (): Promise<boolean> => container.inspect().then(() => false, (error: unknown) => statusOf(error) === 404);
     const started = Date.now();
     let forced = false;
@@ -176,7 +213,7 @@ class DockerEngine implements Engine {
     const repo = formatImageRef({ ...target, tag: null, digest: null });
     const name = typeof source === 'string' ? source : formatImageRef(source);
     try {
-      await this.docker.getImage(name).tag({ repo, tag: target.tag ?? 'latest' });
+      await (await this.client()).getImage(name).tag({ repo, tag: target.tag ?? 'latest' });
     } catch (error) {
       throw this.failure(`could not tag ${name} as ${formatImageRef(target)}`, error);
     }
@@ -184,7 +221,7 @@ class DockerEngine implements Engine {
 
   async untag(ref: ImageRef): Promise<void> {
     try {
-      await this.docker.getImage(formatImageRef(ref)).remove({ noprune: true });
+      await (await this.client()).getImage(formatImageRef(ref)).remove({ noprune: true });
     } catch (error) {
       if (statusOf(error) !== 404) throw this.failure(`could not remove the tag ${formatImageRef(ref)}`, error);
     }
@@ -192,8 +229,8 @@ class DockerEngine implements Engine {
 
   async push(ref: ImageRef, auth: RegistryAuth | null, options: CallOptions): Promise<{ digest: string | null }> {
     const repo = formatImageRef({ ...ref, tag: null, digest: null });
-    const stream = await this.call(`push ${formatImageRef(ref)}`, options.signal, () =>
-      this.docker.getImage(repo).push({
+    const stream = await this.call(`push ${formatImageRef(ref)}`, options.signal, async () =>
+      (await this.client()).getImage(repo).push({
         tag: ref.tag ?? 'latest',
         ...(auth ? { authconfig: auth } : {}),
         abortSignal: options.signal,
@@ -209,16 +246,17 @@ class DockerEngine implements Engine {
 
   async checkAuth(auth: RegistryAuth, signal: AbortSignal): Promise<void> {
     try {
-      await this.docker.checkAuth({ ...auth, abortSignal: signal });
+      await (await this.client()).checkAuth({ ...auth, abortSignal: signal });
     } catch (error) {
       if (signal.aborted) throw interrupted();
-      const status = statusOf(error);
       const words = engineMessage(error);
-      throw new EngineError(`registry ${auth.serveraddress} refused the credentials: ${words}`, {
-        hint:
-          status === 401 || /unauthorized|authentication|denied/i.test(words)
-            ? 'check the user and password for this registry in $DOCKER_CONFIG/config.json (`docker login`)'
-            : undefined,
+      if (statusOf(error) === 401 || /unauthori[sz]ed|authentication|denied|forbidden/i.test(words)) {
+        throw new EngineError(`registry ${auth.serveraddress} refused the credentials: ${words}`, {
+          hint: 'check the user and password for this registry in $DOCKER_CONFIG/config.json (`docker login`)',
+        });
+      }
+      throw new EngineError(`could not check the credentials with registry ${auth.serveraddress}: ${words}`, {
+        hint: 'is the registry up and reachable from the engine?',
       });
     }
   }
@@ -288,6 +326,14 @@ function follow(stream: NodeJS.ReadableStream, options: CallOptions, onMessage: 
       else resolve();
     });
   });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
 }
 
 function interrupted(): InterruptedError {

@@ -26,6 +26,8 @@ export interface BuildRequest {
   readonly buildArgs: Readonly<Record<string, string>>;
   readonly noCache: boolean;
   readonly labels: Readonly<Record<string, string>>;
+  /** Images whose layers the builder may reuse (the classic builder reads only local ones). */
+  readonly cacheFrom: readonly ImageRef[];
 }
 
 export interface CallOptions {

@@ -8,6 +8,8 @@ export type StepStatus =
   | 'done'
   /** A `missing`-policy pull found the image already there. */
   | 'present'
+  /** An optional pull (a cache source) the registry could not give: the builds go on without it. */
+  | 'unavailable'
   /** A build whose tag already carries the hash of its inputs. */
   | 'up-to-date'
   | 'failed'
@@ -36,6 +38,8 @@ export type RunEvent =
   | { readonly kind: 'context'; readonly root: string; readonly files: number; readonly bytes: number; readonly large: boolean }
   | { readonly kind: 'step-start'; readonly step: PlanStep; readonly index: number; readonly total: number }
   | { readonly kind: 'step-output'; readonly step: PlanStep; readonly line: string }
+  /** A push or pull failed in a way worth another try: `attempt` (2 for the first retry) of `of` starts after `delayMs`. */
+  | { readonly kind: 'step-retry'; readonly step: PlanStep; readonly attempt: number; readonly of: number; readonly delayMs: number; readonly reason: string }
   | { readonly kind: 'step-end'; readonly result: StepResult; readonly output: readonly string[] }
   | { readonly kind: 'run-end'; readonly ok: boolean; readonly interrupted: boolean; readonly durationMs: number; readonly results: readonly StepResult[] };
 

@@ -10,6 +10,7 @@ import type { BuildPlan, PlanStep } from '../plan/types.js';
 import { redact, type Credentials } from './credentials.js';
 import type { Engine } from './engine.js';
 import type { Emit, StepResult, StepStatus } from './events.js';
+import { DEFAULT_RETRY, type RetryHooks, type RetryPolicy } from './retry.js';
 import { runStep, failureReason } from './steps.js';
 
 export interface RunOptions {
@@ -21,6 +22,8 @@ export interface RunOptions {
   readonly force: boolean;
   /** Context size (bytes) past which the context event says it is large; default 512 MiB. */
   readonly contextWarnBytes?: number;
+  /** How pushes and pulls retry transient registry errors (default: 3 retries from 1 s). */
+  readonly retry?: RetryPolicy;
 }
 
 export const CONTEXT_WARN_BYTES = 512 * 1024 * 1024;
@@ -33,6 +36,8 @@ export interface RunContext {
   /** Milliseconds; injected so tests control time. */
   readonly now: () => number;
   readonly listContext?: (root: string) => Promise<ContextListing>;
+  /** The wait between retries; injected so tests need not wait. */
+  readonly sleep?: RetryHooks['sleep'];
 }
 
 export interface RunResult {
@@ -43,7 +48,7 @@ export interface RunResult {
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = { jobs: 2, keepGoing: false, force: false };
 
-const SUCCESS: ReadonlySet<StepStatus> = new Set(['done', 'present', 'up-to-date']);
+const SUCCESS: ReadonlySet<StepStatus> = new Set(['done', 'present', 'up-to-date', 'unavailable']);
 
 export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOptions = DEFAULT_RUN_OPTIONS): Promise<RunResult> {
   const started = ctx.now();
@@ -84,6 +89,9 @@ export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOpti
       signal: abort.signal,
       force: options.force,
       context,
+      retry: options.retry ?? DEFAULT_RETRY,
+      ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
+      onRetry: (retry) => ctx.emit({ kind: 'step-retry', step, ...retry, reason: redact(retry.reason, ctx.credentials.secrets) }),
       onLine: (raw) => {
         const line = redact(raw, ctx.credentials.secrets);
         output.push(line);

@@ -11,6 +11,7 @@ import { packContext, RENDERED_DOCKERFILE } from './context.js';
 import type { Credentials } from './credentials.js';
 import type { Engine, ImageInfo } from './engine.js';
 import type { StepResult } from './events.js';
+import { withRetry, type RetryHooks, type RetryPolicy } from './retry.js';
 
 /** The image label that records the hash of a build's inputs. */
 export const INPUT_LABEL = 'org.dockmk.inputs';
@@ -22,6 +23,10 @@ export interface StepContext {
   readonly force: boolean;
   readonly context: () => Promise<ContextListing>;
   readonly onLine: (line: string) => void;
+  /** How pushes and pulls retry transient registry errors. */
+  readonly retry: RetryPolicy;
+  readonly onRetry: RetryHooks['onRetry'];
+  readonly sleep?: RetryHooks['sleep'];
 }
 
 export type StepDetail = Pick<StepResult, 'status' | 'imageId' | 'digest' | 'inputHash' | 'baseIds'>;
@@ -29,13 +34,20 @@ export type StepDetail = Pick<StepResult, 'status' | 'imageId' | 'digest' | 'inp
 export async function runStep(step: PlanStep, ctx: StepContext): Promise<StepDetail> {
   const { engine, credentials } = ctx;
   const call = { signal: ctx.signal, onLine: ctx.onLine };
+  const transfer = <T>(run: () => Promise<T>): Promise<T> => withRetry(ctx.retry, { signal: ctx.signal, onRetry: ctx.onRetry, ...(ctx.sleep ? { sleep: ctx.sleep } : {}) }, run);
   switch (step.kind) {
     case 'pull': {
       if (step.policy === 'missing') {
         const present = await engine.inspectImage(step.image);
         if (present !== null) return { status: 'present', imageId: present.id };
       }
-      await engine.pull(step.image, credentials.forRegistry(registryOf(step.image)), call);
+      try {
+        await transfer(() => engine.pull(step.image, credentials.forRegistry(registryOf(step.image)), call));
+      } catch (error) {
+        if (!step.optional || ctx.signal.aborted) throw error;
+        ctx.onLine(`cache source unavailable, building without it: ${(error as Error).message}`);
+        return { status: 'unavailable' };
+      }
       return { status: 'done', imageId: (await engine.inspectImage(step.image))?.id ?? '' };
     }
     case 'build':
@@ -44,7 +56,7 @@ export async function runStep(step: PlanStep, ctx: StepContext): Promise<StepDet
       await engine.tag(step.source, step.target);
       return { status: 'done' };
     case 'push': {
-      const { digest } = await engine.push(step.image, credentials.forRegistry(registryOf(step.image)), call);
+      const { digest } = await transfer(() => engine.push(step.image, credentials.forRegistry(registryOf(step.image)), call));
       return { status: 'done', digest };
     }
   }
@@ -71,7 +83,8 @@ async function build(step: BuildStep, ctx: StepContext): Promise<StepDetail> {
         tag: step.tag,
         buildArgs: step.buildArgs,
         noCache: step.noCache,
-        labels: inputHash === null ? {} : { [INPUT_LABEL]: inputHash },
+        labels: { ...step.labels, ...(inputHash === null ? {} : { [INPUT_LABEL]: inputHash }) },
+        cacheFrom: step.cacheFrom,
       },
       { signal: ctx.signal, onLine: ctx.onLine },
     );

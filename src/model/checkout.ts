@@ -39,6 +39,11 @@ export interface Checkout {
 
 export interface ModelOptions {
   readonly namespace: string;
+  /**
+   * The namespace the Dockerfiles name this checkout's images by, when it is not `namespace`
+   * (the images are published elsewhere): `FROM edxops/X` stays a parent with --namespace my-org.
+   */
+  readonly fromNamespace?: string;
   readonly registry: string | null;
   readonly buildArgs: Readonly<Record<string, string>>;
   readonly playsDir: string;
@@ -84,17 +89,18 @@ export function buildCheckout(raw: RawCheckout, options: ModelOptions): Checkout
 export function checkoutParent(
   base: BaseImage,
   names: ReadonlySet<string>,
-  options: Pick<ModelOptions, 'namespace' | 'registry'>,
+  options: Pick<ModelOptions, 'namespace' | 'registry' | 'fromNamespace'>,
 ): string | null {
   const ref: ImageRef | null =
     base.source.kind === 'image' ? base.source.ref : base.source.kind === 'unresolved' ? base.source.repository : null;
   if (ref === null) return null;
   const hub = ref.domain === null || ref.domain === 'docker.io' || ref.domain === 'index.docker.io';
   if (!hub && ref.domain !== options.registry) return null;
-  const prefix = `${options.namespace}/`;
-  if (!ref.path.startsWith(prefix)) return null;
-  const name = ref.path.slice(prefix.length);
-  return names.has(name) ? name : null;
+  for (const namespace of new Set([options.namespace, options.fromNamespace ?? options.namespace])) {
+    const name = ref.path.startsWith(`${namespace}/`) ? ref.path.slice(namespace.length + 1) : null;
+    if (name !== null && names.has(name)) return name;
+  }
+  return null;
 }
 
 function findPlay(name: string, dockerfile: Dockerfile, plays: ReadonlySet<string>, playsDir: string): string | null {

@@ -49,6 +49,7 @@ export function buildInputs(
   sources: InputSources,
   ownerOf: (path: string) => string | null,
   flavor: Flavor = 'plain',
+  labels: Readonly<Record<string, string>> = {},
 ): BuildInputs {
   const groups = new Map<string, string[]>();
   const add = (label: string, line: string): void => {
@@ -82,11 +83,14 @@ export function buildInputs(
     'build args': sha256(JSON.stringify(Object.entries(buildArgs).sort())),
     flavor: sha256(flavor),
   };
+  // Only when there are some, so that adding the part left earlier hashes as they were.
+  if (Object.keys(labels).length > 0) parts.labels = sha256(JSON.stringify(Object.entries(labels).sort()));
   for (const [label, lines] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) parts[label] = sha256(lines.sort().join('\n'));
   const digest = sha256(Object.entries(parts).map(([label, part]) => `${label}\0${part}`).join('\n'));
   return { digest, parts };
 }
 
-function sha256(text: string): string {
+/** Hex sha256 of a text: the one digest every input part uses. */
+export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }

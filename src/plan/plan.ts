@@ -2,15 +2,15 @@
 // which rewritten Dockerfile under which tag, and what to tag and push. Pure and deterministic.
 
 import type { Tag } from './tags.js';
-import { createHash } from 'node:crypto';
 import type { PullPolicy as ConfigPullPolicy } from '../config/config.js';
-import { DiscoveryError, UsageError } from '../errors.js';
+import { ConfigError, DiscoveryError, UsageError } from '../errors.js';
 import type { Checkout, Service, ServiceBase } from '../model/checkout.js';
 import { buildWaves, withAncestors } from '../model/graph.js';
 import { formatImageRef, imageRef, parseImageRef, type ImageRef } from '../model/image-ref.js';
 import { layerOverrides, parseOverrides, renderOverrides, type OverrideLayer, type Overrides } from '../model/overrides.js';
 import { applyFlavor, flavorSuffix, type Flavor } from './flavor.js';
-import { buildInputs, ownedPaths, type InputSources } from './inputs.js';
+import { buildInputs, ownedPaths, sha256, type InputSources } from './inputs.js';
+import { ociLabels, type LabelRevision } from './labels.js';
 import { renderDockerfile, type BaseEdit } from './render.js';
 import { selectServices } from './select.js';
 import {
@@ -42,6 +42,12 @@ export interface PlanOptions {
   readonly overrides?: readonly OverrideLayer[];
   /** push: the tags each image is published under (src/plan/tags.ts); default `latest` only. */
   readonly publishTags?: readonly Tag[];
+  /** The user's labels (`--label`, dockmk.yml); they join the input hash. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** The commit the images are built from, for the OCI labels; absent: the title only. */
+  readonly revision?: LabelRevision;
+  /** Cache sources; `{service}` stands for the service's name. */
+  readonly cacheFrom?: readonly string[];
 }
 
 /** The local tag each command gives a service's image: `nginx:test`, `nginx:test-devstack`. */
@@ -75,8 +81,9 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
         continue;
       }
       const written = resolvedRef(service, base);
-      const ref = base.parent !== null && options.registry !== null ? { ...written, domain: options.registry } : written;
-      if (ref !== written) edits.push({ base, ref });
+      // build: a parent is the published image, wherever this run publishes to.
+      const ref = base.parent !== null ? { ...publishedRef(options, base.parent), tag: written.tag, digest: written.digest } : written;
+      if (formatImageRef(ref) !== formatImageRef(written)) edits.push({ base, ref });
       const policy = pullPolicy(options.pull, command, base);
       if (policy !== null) {
         const pull = addPull(pulls, ref, policy);
@@ -90,6 +97,9 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
     const from = bases.filter((_, i) => service.bases[i]?.instruction === 'FROM');
     const content = applyFlavor(service.dockerfile, renderDockerfile(service.dockerfile, edits), flavor);
     const sources = options.inputs && overrides ? withFiles(options.inputs, overrides.files) : options.inputs;
+    const userLabels = options.labels ?? {};
+    const cacheFrom = cacheSources(options.cacheFrom ?? [], name);
+    for (const ref of cacheFrom) needs.push(addPull(pulls, ref, 'always', true).id);
     builds.push({
       kind: 'build',
       id: buildId(name),
@@ -104,8 +114,10 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
       buildArgs: options.buildArgs,
       noCache: options.noCache,
       files: overrides?.files ?? {},
+      labels: { ...ociLabels(name, options.revision ?? {}), ...userLabels },
+      cacheFrom,
       overrides: overrides?.values ?? null,
-      inputs: sources && ownerOf ? buildInputs(service, content, options.buildArgs, sources, ownerOf, flavor) : null,
+      inputs: sources && ownerOf ? buildInputs(service, content, options.buildArgs, sources, ownerOf, flavor, userLabels) : null,
     });
   }
   const steps: PlanStep[] = [...pulls.values(), ...builds];
@@ -135,7 +147,7 @@ function layered(
 /** Input sources where some files have the content dockmk streams instead of the checkout's. */
 function withFiles(sources: InputSources, files: Readonly<Record<string, string>>): InputSources {
   const digests = new Map(sources.files);
-  for (const [path, text] of Object.entries(files)) digests.set(path, createHash('sha256').update(text).digest('hex'));
+  for (const [path, text] of Object.entries(files)) digests.set(path, sha256(text));
   return { ...sources, files: digests };
 }
 
@@ -150,12 +162,18 @@ function publishSteps(selected: readonly string[], options: PlanOptions): PlanSt
   const versioned: PushStep[] = [];
   const latest: PushStep[] = [];
   for (const name of names) {
+    // An image's first push uploads its layers; its other refs wait for it and only add a
+    // manifest. Pushes of one image to one repository side by side race in the registry
+    // ("blob unknown") and upload the same layers twice.
+    let first: string | null = null;
     for (const { tag: t, kind } of tagList) {
       // The flavors never share a published tag either: latest, latest-devstack.
       const target = publishedRef(options, name, `${t}${flavorSuffix(options.flavor ?? 'plain')}`);
       const tag: TagStep = { kind: 'tag', id: `tag ${formatImageRef(target)}`, needs: allBuilds, source: localTag('push', name, options.flavor), target };
       tags.push(tag);
-      (kind === 'latest' ? latest : versioned).push({ kind: 'push', id: `push ${formatImageRef(target)}`, needs: [tag.id], service: name, image: target });
+      const id = `push ${formatImageRef(target)}`;
+      (kind === 'latest' ? latest : versioned).push({ kind: 'push', id, needs: first === null ? [tag.id] : [tag.id, first], service: name, image: target });
+      first ??= id;
     }
   }
   const versionedIds = versioned.map((push) => push.id);
@@ -181,10 +199,31 @@ function resolvedRef(service: Service, base: ServiceBase): ImageRef {
   });
 }
 
-function addPull(pulls: Map<string, PullStep>, image: ImageRef, policy: PullPolicy): PullStep {
+/** --cache-from: each reference with `{service}` filled in. */
+function cacheSources(templates: readonly string[], service: string): ImageRef[] {
+  return templates.map((template) => {
+    const parsed = parseImageRef(template.replaceAll('{service}', service));
+    if (!parsed.ok) {
+      throw new ConfigError(`--cache-from "${template}": ${parsed.reason}`, {
+        hint: 'give an image reference, where {service} stands for the service, e.g. ghcr.io/my-org/{service}:latest',
+      });
+    }
+    return parsed.ref;
+  });
+}
+
+function addPull(pulls: Map<string, PullStep>, image: ImageRef, policy: PullPolicy, optional = false): PullStep {
   const id = `pull ${formatImageRef(image)}`;
   const known = pulls.get(id);
-  const step: PullStep = { kind: 'pull', id, needs: [], image, policy: known?.policy === 'always' ? 'always' : policy };
+  // A base the build cannot do without is never optional, even if it is also a cache source.
+  const step: PullStep = {
+    kind: 'pull',
+    id,
+    needs: [],
+    image,
+    policy: known?.policy === 'always' ? 'always' : policy,
+    optional: (known?.optional ?? true) && optional,
+  };
   pulls.set(id, step);
   return step;
 }

@@ -23,6 +23,8 @@ export interface PullStep extends StepBase {
   readonly image: ImageRef;
   /** `missing`: only when the engine lacks the image. */
   readonly policy: PullPolicy;
+  /** A cache source (--cache-from): when the registry lacks it, the builds go on without it. */
+  readonly optional: boolean;
 }
 
 export interface BuildStep extends StepBase {
@@ -43,6 +45,13 @@ export interface BuildStep extends StepBase {
   readonly noCache: boolean;
   /** Context files streamed with this content instead of the checkout's (one-off overrides), by path. */
   readonly files: Readonly<Record<string, string>>;
+  /**
+   * Every label the image gets: the OCI ones (source, revision, created, version, title) and
+   * the user's (`--label`). Only the user's are inputs: see src/plan/labels.ts.
+   */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Images the builder may take cached layers from (pulled first by optional pull steps). */
+  readonly cacheFrom: readonly ImageRef[];
   /** The effective overrides when the run layers values over the service's own; else null. */
   readonly overrides: Readonly<Record<string, unknown>> | null;
   /** What the build reads from the checkout, digested; null when the plan was made without file digests. */

@@ -11,7 +11,7 @@ export interface Output {
 export function describeStep(step: PlanStep): string {
   switch (step.kind) {
     case 'pull':
-      return `pull ${formatImageRef(step.image)}${step.policy === 'missing' ? ' (if missing)' : ''}`;
+      return `pull ${formatImageRef(step.image)}${step.optional ? ' (cache source, if the registry has it)' : step.policy === 'missing' ? ' (if missing)' : ''}`;
     case 'build':
       return `build ${step.service} as ${formatImageRef(step.tag)} FROM ${step.from.map(formatImageRef).join(', ') || 'scratch'}`;
     case 'tag':
@@ -54,6 +54,11 @@ export function statusWord(status: StepStatus, kind: PlanStep['kind']): string {
     default:
       return status;
   }
+}
+
+/** One line for a transfer about to be tried again. */
+export function retryLine(event: { step: PlanStep; attempt: number; of: number; delayMs: number; reason: string }): string {
+  return `${stepSubject(event.step)}: retrying in ${formatDuration(event.delayMs)} (attempt ${event.attempt} of ${event.of}) after: ${event.reason}\n`;
 }
 
 export function formatDuration(ms: number): string {

@@ -38,7 +38,7 @@ export function stepToJson(step: PlanStep): Record<string, unknown> {
   const tail = { id: step.id, needs: [...step.needs] };
   switch (step.kind) {
     case 'pull':
-      return { action: 'pull', image: formatImageRef(step.image), policy: step.policy, ...tail };
+      return { action: 'pull', image: formatImageRef(step.image), policy: step.policy, ...(step.optional ? { optional: true } : {}), ...tail };
     case 'build':
       return {
         action: 'build',
@@ -49,6 +49,8 @@ export function stepToJson(step: PlanStep): Record<string, unknown> {
         from: step.from.map(formatImageRef),
         buildArgs: { ...step.buildArgs },
         noCache: step.noCache,
+        labels: { ...step.labels },
+        ...(step.cacheFrom.length > 0 ? { cacheFrom: step.cacheFrom.map(formatImageRef) } : {}),
         ...(step.overrides ? { overrides: { ...step.overrides } } : {}),
         ...(step.inputs ? { inputs: step.inputs.digest } : {}),
         ...tail,
@@ -83,6 +85,8 @@ export function eventToJson(event: RunEvent): Record<string, unknown> {
       return { event: 'step-start', step: event.step.id, index: event.index + 1, total: event.total };
     case 'step-output':
       return { event: 'step-output', step: event.step.id, line: event.line };
+    case 'step-retry':
+      return { event: 'step-retry', step: event.step.id, attempt: event.attempt, of: event.of, delayMs: event.delayMs, reason: event.reason };
     case 'step-end':
       return { event: 'step-end', ...resultToJson(event.result), ...(event.output.length ? { output: event.output } : {}) };
     case 'run-end':
@@ -97,11 +101,13 @@ export interface Summary {
   skipped: string[];
   pulled: string[];
   pushed: string[];
+  /** push: refs the plan would push that did not reach the registry. */
+  notPushed: string[];
 }
 
 /** Service names by what happened to their build, and the images pulled and pushed. */
 export function summarize(results: readonly StepResult[]): Summary {
-  const summary: Summary = { built: [], upToDate: [], failed: [], skipped: [], pulled: [], pushed: [] };
+  const summary: Summary = { built: [], upToDate: [], failed: [], skipped: [], pulled: [], pushed: [], notPushed: [] };
   for (const { step, status } of results) {
     if (step.kind === 'build') {
       if (status === 'done') summary.built.push(step.service);
@@ -112,8 +118,9 @@ export function summarize(results: readonly StepResult[]): Summary {
       summary.pulled.push(formatImageRef(step.image));
     } else if (step.kind === 'push' && status === 'done') {
       summary.pushed.push(formatImageRef(step.image));
-    } else if (step.kind === 'push' && status === 'failed') {
-      summary.failed.push(step.service);
+    } else if (step.kind === 'push') {
+      summary.notPushed.push(formatImageRef(step.image));
+      if (status === 'failed' && !summary.failed.includes(step.service)) summary.failed.push(step.service);
     } else if (status === 'failed') {
       summary.failed.push(step.id);
     }

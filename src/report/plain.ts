@@ -2,7 +2,7 @@
 // when each step starts and ends, the summary table at the end.
 
 import type { RunEvent } from '../execute/events.js';
-import { contextWarning, describeStep, formatBytes, formatDuration, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
+import { contextWarning, describeStep, retryLine, formatBytes, formatDuration, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
 import { createSummaryRenderer } from './summary.js';
 
 export function createPlainReporter(out: Output): (event: RunEvent) => void {
@@ -23,6 +23,9 @@ export function createPlainReporter(out: Output): (event: RunEvent) => void {
         break;
       case 'step-output':
         if (event.line.trim() !== '') out.write(`[${stepLabel(event.step)}] ${event.line}\n`);
+        break;
+      case 'step-retry':
+        out.write(`~~> ${retryLine(event)}`);
         break;
       case 'step-end': {
         const { result } = event;

@@ -2,6 +2,7 @@
 // warnings.
 
 import type { Checkout, Warning } from '../model/checkout.js';
+import { formatImageRef } from '../model/image-ref.js';
 import type { BuildPlan } from '../plan/types.js';
 import { describeStep, table } from './describe.js';
 
@@ -15,6 +16,7 @@ export function formatPlanText(plan: BuildPlan): string {
     if (step.kind !== 'build') return line;
     const notes = [
       ...(step.flavor === 'devstack' ? ['flavor devstack (with the devstack:install tasks)'] : []),
+      ...(step.cacheFrom.length > 0 ? [`cache from ${step.cacheFrom.map(formatImageRef).join(', ')}`] : []),
       ...(step.overrides ? [`overrides ${Object.entries(step.overrides).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(' ')}`] : []),
     ];
     return notes.length === 0 ? line : `${line}\n${' '.repeat(width + 2)}${notes.join('; ')}`;

@@ -4,7 +4,7 @@
 
 import type { RunEvent } from '../execute/events.js';
 import type { PlanStep } from '../plan/types.js';
-import { contextWarning, describeStep, formatDuration, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
+import { contextWarning, describeStep, formatDuration, retryLine, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
 import { createSummaryRenderer } from './summary.js';
 
 export interface Terminal extends Output {
@@ -91,6 +91,9 @@ export function createTtyReporter(out: Terminal, options: TtyOptions): (event: R
         draw();
         break;
       }
+      case 'step-retry':
+        above(`↻ ${retryLine(event)}`);
+        break;
       case 'step-end': {
         const { result } = event;
         running.delete(result.step.id);

@@ -7,6 +7,14 @@ import { main } from '../../src/cli/main.js';
 import { fixturePath } from '../helpers.js';
 
 const LEGACY = fixturePath('legacy-config');
+// The commit the OCI labels name, fixed so that golden plans do not change with each commit.
+const REVISION = {
+  GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
+  GITHUB_REF: 'refs/heads/main',
+  GITHUB_SERVER_URL: 'https://github.com',
+  GITHUB_REPOSITORY: 'openedx/configuration',
+  SOURCE_DATE_EPOCH: '1700000000',
+};
 // Caches go here, not into the fixture.
 const STATE = mkdtempSync(join(tmpdir(), 'dockmk-cli-state-'));
 
@@ -16,7 +24,7 @@ async function dockmk(...argv: string[]): Promise<{ code: number; stdout: string
   const code = await main(argv, {
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
-    env: { HOME: '/nonexistent', DOCKER_HOST: 'unix:///nonexistent/docker.sock', DOCKMK_STATE_DIR: STATE },
+    env: { HOME: '/nonexistent', DOCKER_HOST: 'unix:///nonexistent/docker.sock', DOCKMK_STATE_DIR: STATE, ...REVISION },
     cwd: LEGACY,
     signal: new AbortController().signal,
     now: () => 0,

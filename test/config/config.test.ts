@@ -56,8 +56,28 @@ test('dockmk.yml errors name the file and line', () => {
     ['paths:\n  roles: r\n  bogus: b\n', /^dockmk\.yml:3: unknown path "bogus"/],
     ['namespace: [unclosed\n', /^dockmk\.yml:\d+: /],
     ['- a\n', /^dockmk\.yml:1: expected a mapping/],
+    ['labels:\n  com.example.team: edx\n  "bad key": x\n', /^dockmk\.yml:3: labels: "bad key" is not a valid label key/],
+    ['labels:\n  org.dockmk.inputs: x\n', /^dockmk\.yml:2: labels: label "org\.dockmk\.inputs" is dockmk's own/],
+    ['cacheFrom: ghcr.io/x\n', /^dockmk\.yml:1: cacheFrom must be a list of image references/],
+    ['publish:\n  tags: auto\n  latset: always\n', /^dockmk\.yml:3: unknown publish setting "latset"/],
   ];
   for (const [text, message] of cases) assert.throws(() => loadConfig({}, {}, checkout(text)), message);
+});
+
+test('labels, cache sources and publish settings: dockmk.yml, then flags', () => {
+  const root = checkout('labels:\n  com.example.team: edx\ncacheFrom: ["ghcr.io/o/{service}:cache"]\npublish:\n  tags: auto\n  latest: never\n  defaultBranch: master\n  retries: 5\n');
+  const config = loadConfig({}, {}, root);
+  assert.equal(config.labels, { 'com.example.team': 'edx' });
+  assert.equal(config.cacheFrom, ['ghcr.io/o/{service}:cache']);
+  assert.equal(config.publish, { tags: 'auto', latest: 'never', longSha: false, defaultBranch: 'master', retries: 5 });
+  const flagged = loadConfig({ root, labels: ['com.example.team=platform', 'x.y=1=2'], cacheFrom: [], tags: 'latest', retries: 0 }, {}, '/');
+  assert.equal(flagged.labels, { 'com.example.team': 'platform', 'x.y': '1=2' });
+  assert.equal(flagged.cacheFrom, []);
+  assert.is(flagged.publish.tags, 'latest');
+  assert.is(flagged.publish.retries, 0);
+  assert.equal(loadConfig({}, {}, checkout()).publish, { tags: 'latest', latest: 'default-branch', longSha: false, defaultBranch: null, retries: 3 });
+  assert.throws(() => loadConfig({ labels: ['novalue'] }, {}, checkout()), /--label "novalue" is not KEY=VALUE/);
+  assert.throws(() => loadConfig({ retries: -1 }, {}, checkout()), /retries -1 is not a whole number/);
 });
 
 test.run();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readRevision, revisionFromEnv, sourceUrl } from '../../src/discover/revision.js';
+import { parseDecorations, readRevision, revisionFromEnv, sourceUrl } from '../../src/discover/revision.js';
 import { computeTags } from '../../src/plan/tags.js';
 
 test('GITHUB_* override git', () => {
@@ -37,6 +37,18 @@ test('a real tagged commit on main', async () => {
   assert.equal(computeTags(rev).map((t) => t.tag), ['1.2.3', '1.2', '1', 'main', `sha-${sha.slice(0, 7)}`, 'latest']);
   git('checkout', '-q', '-b', 'topic');
   assert.equal(computeTags(await readRevision(dir, {})).map((t) => t.tag), ['1.2.3', '1.2', '1', 'topic', `sha-${sha.slice(0, 7)}`]);
+});
+
+test('git log decorations: the branch checked out, a release tag first; none when detached or untagged', () => {
+  assert.equal(parseDecorations('HEAD -> main, tag: nightly, tag: v1.2.3, origin/main, origin/HEAD'), { branch: 'main', tag: 'v1.2.3' });
+  assert.equal(parseDecorations('HEAD, tag: open-release/quince.1'), { tag: 'open-release/quince.1' });
+  assert.equal(parseDecorations('HEAD -> feature/x'), { branch: 'feature/x' });
+  assert.equal(parseDecorations(''), {});
+});
+
+test('SOURCE_DATE_EPOCH sets the commit time of the labels', () => {
+  assert.is(revisionFromEnv({ committed: '2026-01-01T00:00:00Z' }, { SOURCE_DATE_EPOCH: '1700000000' }).committed, '2023-11-14T22:13:20.000Z');
+  assert.is(revisionFromEnv({ committed: '2026-01-01T00:00:00Z' }, { SOURCE_DATE_EPOCH: 'soon' }).committed, '2026-01-01T00:00:00Z');
 });
 
 test.run();

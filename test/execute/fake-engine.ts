@@ -19,6 +19,8 @@ export class RecordingEngine implements Engine {
   readonly calls: Call[] = [];
   readonly images = new Map<string, ImageInfo>();
   readonly failures = new Map<string, string>();
+  /** Failures given once each, in order, before the call succeeds (a flaky registry). */
+  readonly flaky = new Map<string, string[]>();
   readonly outputs = new Map<string, string[]>();
   readonly contexts: string[] = [];
   /** Builds named here wait until `release(name)` (or an abort). */
@@ -101,7 +103,7 @@ export class RecordingEngine implements Engine {
     const name = formatImageRef(ref);
     this.calls.push({ op, ref: name, ...(auth === undefined ? {} : { auth }) });
     for (const line of this.outputs.get(`${op} ${name}`) ?? []) options.onLine(line);
-    const failure = this.failures.get(`${op} ${name}`);
+    const failure = this.failures.get(`${op} ${name}`) ?? this.flaky.get(`${op} ${name}`)?.shift();
     if (failure !== undefined) throw new EngineError(failure);
   }
 }

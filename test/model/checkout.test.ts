@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { buildCheckout, type Checkout } from '../../src/model/checkout.js';
 import { formatImageRef } from '../../src/model/image-ref.js';
 import { fixturePath, loadCheckout } from '../helpers.js';
 
@@ -42,9 +43,17 @@ test('the play is the one the Dockerfile runs when it exists in docker/plays', a
   assert.is(checkout.services.get('flower')?.play, null);
 });
 
-test('the namespace is configuration: another namespace finds no edxops parents', async () => {
-  const { checkout } = await loadCheckout(LEGACY, { namespace: 'someone-else' });
-  assert.equal([...checkout.services.values()].flatMap((service) => service.parents), []);
+test('publishing under another namespace keeps FROM edxops/X a parent (fromNamespace); other namespaces are not parents', async () => {
+  const parents = (checkout: Checkout) => [...checkout.services.values()].flatMap((service) => service.parents.map((p) => `${service.name}<-${p}`));
+  const plain = await loadCheckout(LEGACY);
+  const elsewhere = await loadCheckout(LEGACY, { namespace: 'someone-else' });
+  assert.ok(parents(plain.checkout).length > 0);
+  assert.equal(parents(elsewhere.checkout), parents(plain.checkout));
+  const raw = { root: '/c', plays: [], services: [{ name: 'a', dockerfile: { path: 'docker/build/a/Dockerfile', text: 'FROM debian:bookworm\n' }, overrides: null }, { name: 'b', dockerfile: { path: 'docker/build/b/Dockerfile', text: 'FROM other/a:latest\n' }, overrides: null }] };
+  const model = (namespace: string, fromNamespace?: string) => buildCheckout(raw, { namespace, ...(fromNamespace ? { fromNamespace } : {}), registry: null, buildArgs: {}, playsDir: 'docker/plays' });
+  assert.equal(model('edxops', 'edxops').services.get('b')?.parents, []);
+  assert.equal(model('edxops', 'other').services.get('b')?.parents, ['a']);
+  assert.equal(model('other').services.get('b')?.parents, ['a']);
 });
 
 test('with a registry configured, FROM <registry>/<namespace>/<svc> is a parent too', async () => {

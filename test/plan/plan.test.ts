@@ -40,7 +40,7 @@ test('test: parents of this checkout are tested first and FROM edxops/X becomes 
   assert.equal(leaf?.from.map(formatImageRef), ['edxapp:test']);
   assert.equal(builds(plan).map((step) => formatImageRef(step.tag)), ['focal-common:test', 'edxapp:test', 'zz-chain-leaf:test']);
   assert.match(edxapp?.content ?? '', /^FROM focal-common:test$/m);
-  assert.equal(plan.steps[0], { kind: 'pull', id: 'pull ubuntu:focal', needs: [], image: { domain: null, path: 'ubuntu', tag: 'focal', digest: null }, policy: 'missing' });
+  assert.equal(plan.steps[0], { kind: 'pull', id: 'pull ubuntu:focal', needs: [], image: { domain: null, path: 'ubuntu', tag: 'focal', digest: null }, policy: 'missing', optional: false });
 });
 
 test('a service needed twice is built once', async () => {
@@ -79,6 +79,15 @@ test('build uses the published parents as written, pulling them every time', asy
   assert.is(formatImageRef(forum?.tag ?? { domain: null, path: '?', tag: null, digest: null }), 'forum:build-devstack');
 });
 
+test('build publishing to GHCR under another namespace takes FROM edxops/X from there, keeping the tag', async () => {
+  const { config, checkout } = await loadCheckout(LEGACY, { registry: 'ghcr.io', namespace: 'my-org/configuration' });
+  const plan = planBuild(checkout, 'build', ['forum'], planOptionsFor(config));
+  assert.equal(ids(plan), ['pull ghcr.io/my-org/configuration/xenial-common:latest', 'build forum']);
+  assert.match(builds(plan)[0]?.content ?? '', /^FROM ghcr\.io\/my-org\/configuration\/xenial-common:latest$/m);
+  const tagged = await loadCheckout(LEGACY, { namespace: 'my-org', buildArgs: ['BASE_IMAGE_TAG=release'] });
+  assert.equal(ids(planBuild(tagged.checkout, 'build', ['forum'], planOptionsFor(tagged.config))), ['pull my-org/xenial-common:release', 'build forum']);
+});
+
 test('build against a private registry resolves published parents there', async () => {
   const { config, checkout } = await loadCheckout(LEGACY, { registry: 'registry.example.com:5000' });
   const plan = planBuild(checkout, 'build', ['forum'], planOptionsFor(config));
@@ -107,7 +116,7 @@ test('push: pkg, then tag and push only the requested services, after every buil
 test('--pull always and never', async () => {
   const { config, checkout } = await loadCheckout(LEGACY, { pull: 'always' });
   assert.equal(planBuild(checkout, 'test', ['forum'], planOptionsFor(config)).steps[0], {
-    kind: 'pull', id: 'pull ubuntu:xenial', needs: [], image: { domain: null, path: 'ubuntu', tag: 'xenial', digest: null }, policy: 'always',
+    kind: 'pull', id: 'pull ubuntu:xenial', needs: [], image: { domain: null, path: 'ubuntu', tag: 'xenial', digest: null }, policy: 'always', optional: false,
   });
   const never = await loadCheckout(LEGACY, { pull: 'never' });
   assert.equal(ids(planBuild(never.checkout, 'test', ['forum'], planOptionsFor(never.config))), ['build xenial-common', 'build forum']);
