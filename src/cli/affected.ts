@@ -17,8 +17,6 @@ interface AffectedArgs extends GlobalArgs, SelectionArgs {
 
 export function affectedCommand(io: Io) {
   return {
-    command: 'affected [services..]',
-    describe: 'List the services a change affects (--since REF, --range A..B or --files FILE|-), through the Ansible role graph',
     builder: (yargs: Argv) =>
       selectionOptions(globalOptions(yargs))
         .positional('services', { type: 'string', array: true, describe: 'Only report these services (default: all)' })

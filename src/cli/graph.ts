@@ -17,8 +17,6 @@ interface GraphArgs extends GlobalArgs {
 
 export function graphCommand(io: Io) {
   return {
-    command: 'graph',
-    describe: 'Print the service graph (parent → child, external bases included), or with --roles the play → role graph',
     builder: (yargs: Argv) =>
       globalOptions(yargs)
         .option('format', { type: 'string', choices: ['mermaid', 'dot', 'json'], default: 'mermaid', describe: 'Mermaid flowchart, Graphviz DOT or JSON (--json is --format json)' })

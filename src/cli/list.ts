@@ -13,8 +13,6 @@ interface ListArgs extends GlobalArgs, SelectionArgs {
 
 export function listCommand(io: Io) {
   return {
-    command: 'list [services..]',
-    describe: 'List the services (docker/build/<svc>/Dockerfile), their FROM images and parents',
     builder: (yargs: Argv) => selectionOptions(globalOptions(yargs)).positional('services', { type: 'string', array: true }),
     handler: async (args: ListArgs): Promise<void> => {
       const { config, checkout } = await openSession(args, io);

@@ -16,8 +16,6 @@ interface LogsArgs extends GlobalArgs {
 
 export function logsCommand(io: Io) {
   return {
-    command: 'logs <service>',
-    describe: "Print the full log of a service's last build (or of build N, counted from 1, oldest first)",
     builder: (yargs: Argv) =>
       globalOptions(yargs)
         .positional('service', { type: 'string', demandOption: true })

@@ -17,8 +17,6 @@ interface MatrixArgs extends GlobalArgs, SelectionArgs {
 
 export function matrixCommand(io: Io) {
   return {
-    command: 'matrix [services..]',
-    describe: 'Print a GitHub Actions matrix of weighted shards: {"include":[{"shard":"1/4","services":"a b"}]}',
     builder: (yargs: Argv) =>
       selectionOptions(globalOptions(yargs))
         .positional('services', { type: 'string', array: true, describe: 'Services to shard (default: every service, or every affected one)' })

@@ -16,8 +16,6 @@ interface NewArgs extends GlobalArgs {
 
 export function newCommand(io: Io) {
   return {
-    command: 'new <service>',
-    describe: 'Write a new service: its Dockerfile, ansible_overrides.yml, docker play and role (never overwrites)',
     builder: (yargs: Argv) =>
       globalOptions(yargs)
         .positional('service', { type: 'string', demandOption: true, describe: 'Name: lowercase letters, digits, "-" or "_", starting with a letter' })

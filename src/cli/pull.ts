@@ -13,8 +13,6 @@ interface PullArgs extends GlobalArgs, RunArgs {
 
 export function pullCommand(io: Io) {
   return {
-    command: 'pull [images..]',
-    describe: "Pull images, or services' published images (make docker.pull/<image>)",
     builder: (yargs: Argv) =>
       runOptions(globalOptions(yargs)).positional('images', { type: 'string', array: true, describe: 'Image references or service names' }),
     handler: async (args: PullArgs): Promise<void> => {

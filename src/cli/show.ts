@@ -17,8 +17,6 @@ interface ShowArgs extends GlobalArgs, FlavorArgs {
 
 export function showCommand(io: Io) {
   return {
-    command: 'show <services..>',
-    describe: 'Show services: Dockerfile, parents, play, roles, tags and effective overrides (with --override/--overrides applied)',
     builder: (yargs: Argv) => flavorOptions(globalOptions(yargs)).positional('services', { type: 'string', array: true }),
     handler: async (args: ShowArgs): Promise<void> => {
       const { flavor, overrides: layers } = flavorPlanOptions(args, io);

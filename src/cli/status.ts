@@ -22,8 +22,6 @@ interface StatusArgs extends GlobalArgs {
 
 export function statusCommand(io: Io) {
   return {
-    command: 'status [services..]',
-    describe: 'Say for each service whether its image is built from its current inputs, and its last build',
     builder: (yargs: Argv) =>
       globalOptions(yargs)
         .positional('services', { type: 'string', array: true })

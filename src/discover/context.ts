@@ -1,8 +1,13 @@
 // The build context: every path under the root that Docker would send, after .dockerignore,
 // walked the way the Docker CLI walks it (an ignored directory is skipped unless an exception
 // pattern may re-include something below it).
+//
+// Synchronous calls on purpose, as in discover/ansible.ts: every run lists the whole context (a
+// no-op build too), and one awaited lstat per entry (a thread-pool round trip each) took ~2.4 s
+// on a generated checkout of 43,000 entries, ~0.3 s on one of 5,500; synchronous calls take
+// ~0.45 s and ~0.09 s.
 
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import dockerignore from '@balena/dockerignore';
 
@@ -37,31 +42,29 @@ export const DOCKERIGNORE = '.dockerignore';
  * image holding them would never be up to date.
  */
 export async function listContext(root: string, own: readonly string[] = []): Promise<ContextListing> {
-  const dockerignore = await readFile(join(root, DOCKERIGNORE), 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return null;
-    throw error;
-  });
+  const dockerignore = readDockerignore(root);
   const patterns = parsePatterns(dockerignore ?? '');
-  const matcher = ignore().add(patterns);
+  // Without patterns nothing is ignored: skip the matcher (~10 µs a path on a checkout of thousands).
+  const matcher = patterns.length > 0 ? ignore().add(patterns) : null;
   const exceptions = patterns.filter((pattern) => pattern.startsWith('!')).map((pattern) => pattern.slice(1));
   const entries: ContextEntry[] = [];
   let bytes = 0;
 
-  const walk = async (dir: string): Promise<void> => {
-    const names = (await readdir(join(root, dir))).sort();
+  const walk = (dir: string): void => {
+    const names = readdirSync(join(root, dir)).sort();
     for (const name of names) {
       const path = dir === '' ? name : `${dir}/${name}`;
       if (path === DOCKERIGNORE || own.includes(path)) continue;
-      const stat = await lstat(join(root, path));
-      const ignored = matcher.ignores(path);
+      const stat = lstatSync(join(root, path));
+      const ignored = matcher?.ignores(path) ?? false;
       if (stat.isDirectory()) {
         if (ignored && !mayReinclude(path, exceptions)) continue;
         if (!ignored) entries.push(entry(path, 'directory', stat));
-        await walk(path);
+        walk(path);
       } else if (ignored) {
         continue;
       } else if (stat.isSymbolicLink()) {
-        entries.push({ ...entry(path, 'symlink', stat), linkname: await readlink(join(root, path)) });
+        entries.push({ ...entry(path, 'symlink', stat), linkname: readlinkSync(join(root, path)) });
       } else if (stat.isFile()) {
         entries.push(entry(path, 'file', stat));
         bytes += stat.size;
@@ -69,8 +72,17 @@ export async function listContext(root: string, own: readonly string[] = []): Pr
       // Sockets, FIFOs and devices cannot go into a build context; Docker skips them too.
     }
   };
-  await walk('');
+  walk('');
   return { root, entries, dockerignore, bytes };
+}
+
+function readDockerignore(root: string): string | null {
+  try {
+    return readFileSync(join(root, DOCKERIGNORE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
 }
 
 function entry(path: string, type: ContextEntry['type'], stat: { mode: number; size: number; mtimeMs: number }): ContextEntry {

@@ -42,13 +42,26 @@ export function ensureStateDir(stateDir: string): void {
 }
 
 export function createHistoryRecorder(options: HistoryOptions): HistoryRecorder {
-  const logs = new Map<string, { stream: WriteStream; path: string; startedAt: string }>();
+  const started = new Map<string, string>();
+  const logs = new Map<string, { stream: WriteStream; path: string }>();
   const closing: Promise<void>[] = [];
   let command = '';
   let engine = '';
   let ready = false;
   let appended = false;
   const logDir = join('logs', options.runId);
+  // A log is opened at a step's first line, or when it ends having built (or failed) without
+  // one: a run where everything is up to date writes no log file and no logs/<run> directory.
+  const openLog = (id: string, service: string): { stream: WriteStream; path: string } => {
+    if (!ready) {
+      ensureStateDir(options.stateDir);
+      mkdirSync(join(options.stateDir, logDir), { recursive: true });
+      ready = true;
+    }
+    const log = { stream: createWriteStream(join(options.stateDir, logDir, `${service}.log`)), path: join(logDir, `${service}.log`) };
+    logs.set(id, log);
+    return log;
+  };
 
   const emit = (event: RunEvent): void => {
     switch (event.kind) {
@@ -58,27 +71,22 @@ export function createHistoryRecorder(options: HistoryOptions): HistoryRecorder 
         break;
       case 'step-start':
         if (event.step.kind !== 'build') break;
-        if (!ready) {
-          ensureStateDir(options.stateDir);
-          mkdirSync(join(options.stateDir, logDir), { recursive: true });
-          ready = true;
-        }
-        logs.set(event.step.id, {
-          stream: createWriteStream(join(options.stateDir, logDir, `${event.step.service}.log`)),
-          path: join(logDir, `${event.step.service}.log`),
-          startedAt: options.clock().toISOString(),
-        });
+        started.set(event.step.id, options.clock().toISOString());
         break;
       case 'step-output':
-        logs.get(event.step.id)?.stream.write(`${event.line}\n`);
+        if (event.step.kind !== 'build' || !started.has(event.step.id)) break;
+        (logs.get(event.step.id) ?? openLog(event.step.id, event.step.service)).stream.write(`${event.line}\n`);
         break;
       case 'step-end': {
         const { step } = event.result;
         if (step.kind !== 'build') break;
-        const opened = logs.get(step.id);
-        logs.delete(step.id);
         // Nothing was built, so there is no log worth keeping.
-        const log = event.result.status === 'up-to-date' || event.result.status === 'skipped' ? undefined : opened;
+        const keep = event.result.status !== 'up-to-date' && event.result.status !== 'skipped';
+        const opened = logs.get(step.id) ?? (keep && started.has(step.id) ? openLog(step.id, step.service) : undefined);
+        const startedAt = started.get(step.id);
+        logs.delete(step.id);
+        started.delete(step.id);
+        const log = keep ? opened : undefined;
         if (opened) {
           closing.push(
             new Promise((done) =>
@@ -98,7 +106,7 @@ export function createHistoryRecorder(options: HistoryOptions): HistoryRecorder 
           flavor: options.flavor,
           tag: formatImageRef(step.tag),
           status: outcome(event.result),
-          startedAt: opened?.startedAt ?? options.clock().toISOString(),
+          startedAt: startedAt ?? options.clock().toISOString(),
           durationMs: Math.round(event.result.durationMs),
           engine,
           ...(event.result.imageId ? { imageId: event.result.imageId } : {}),
@@ -134,6 +142,7 @@ function outcome(result: StepResult): BuildOutcome {
     case 'failed':
       return 'failed';
     case 'skipped':
+    case 'unavailable':
       return result.reason?.includes('interrupted') ? 'interrupted' : 'skipped';
   }
 }

@@ -2,16 +2,27 @@
 // to it and how long it took, failures and skips with their reason.
 
 import { readFileSync } from 'node:fs';
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import type HandlebarsApi from 'handlebars';
 import type { RunEvent } from '../execute/events.js';
 import { formatDuration, stepSubject, statusWord } from './describe.js';
 import { summarize } from './json.js';
 
 export type SummaryRenderer = (event: Extract<RunEvent, { kind: 'run-end' }>, command: string) => string;
 
+/**
+ * Handlebars and the template are loaded when the first summary is rendered, not when the
+ * reporter is made: a run that prints JSON events never renders one, and a no-op run should not
+ * pay for loading them (~15 ms).
+ */
 export function createSummaryRenderer(): SummaryRenderer {
-  const template = Handlebars.compile(readFileSync(new URL('./templates/summary.hbs', import.meta.url), 'utf8'), { noEscape: true });
+  let template: HandlebarsApi.TemplateDelegate | undefined;
+  const compile = (): HandlebarsApi.TemplateDelegate => {
+    const Handlebars = createRequire(import.meta.url)('handlebars') as typeof HandlebarsApi;
+    return Handlebars.compile(readFileSync(new URL('./templates/summary.hbs', import.meta.url), 'utf8'), { noEscape: true });
+  };
   return (event, command) => {
+    template ??= compile();
     const { results } = event;
     const summary = summarize(results);
     const counts = (
