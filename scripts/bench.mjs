@@ -3,23 +3,31 @@
 // into a temporary directory and times dockmk on it, each sample in a fresh Node process (a CLI
 // run is always cold). Prints the machine it ran on. A benchmark, not a test: it fails nothing.
 //
+// When an engine answers, it also times no-op builds against the legacy flow, on this
+// repository's examples and on a generated checkout that builds for real (scripts/gen-buildable.mjs,
+// built once untimed, its images removed at the end), and a cold build of the examples.
+//
 // Sections are a list of { name, run(context) → lines }: add one to measure something else on
 // the same generated checkout.
 //
 //   DOCKMK_LEGACY_PARSEFILES=/tmp/parsefiles.py npm run bench   # also time the legacy script
 //   BENCH_SAMPLES=7 npm run bench                               # more samples (default 5)
+//   BENCH_COLD=0 BENCH_BUILDABLE=0 npm run bench                # skip the long engine sections
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { BUILDABLE_BASE, generateBuildable } from './gen-buildable.mjs';
 import { generateRepo } from './gen-repo.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const dist = (path) => pathToFileURL(join(root, 'dist', path)).href;
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 5);
 const TARGET_MS = 1000;
+/** The generated checkout that is built for real (scripts/gen-buildable.mjs): ~2,700 files, ~25 MB. */
+const BUILDABLE = { services: 20, roles: 600, payloadMb: 24 };
 
 // --probe <repo> <changes file>: one cold in-process run of affected + plan, phase by phase.
 if (process.argv[2] === '--probe') {
@@ -128,8 +136,9 @@ const sections = [
   },
 ];
 
-// Sections on the real engine, on this repository's own example services. They run when an
-// engine answers (`npm run setup` starts one) and say so when none does.
+// Sections on the real engine, on this repository's own example services and on a generated
+// checkout that builds here. They run when an engine answers (`npm run setup` starts one) and say
+// so when none does.
 const engineSections = [
   {
     name: 'no-op docker:test of every example service vs the legacy flow (a cached docker build per service, in dependency order)',
@@ -140,37 +149,44 @@ const engineSections = [
       const ours = timeCommand(process.execPath, dockmk(['test', '--json']), { env });
       const summary = JSON.parse(ours.stdout.trim().split('\n').at(-1));
       const services = legacyOrder(JSON.parse(timeCommand(process.execPath, dockmk(['list', '--json']), { env }, 1).stdout));
-      // The legacy docker.mk: for each service, sed FROM edxops/X to X:test, then docker build with
-      // the repository as the context. The rewritten file lives outside the context, as make's did.
-      const dir = mkdtempSync(join(tmpdir(), 'dockmk-bench-legacy-'));
-      const legacyPass = () => {
-        for (const service of services) {
-          const source = readFileSync(join(root, service.dockerfile), 'utf8');
-          const names = new Set(services.map((other) => other.name));
-          const rewritten = source.replace(/^(\s*FROM\s+)edxops\/([A-Za-z0-9_.-]+)(:\S+)?/gim, (line, from, name) => (names.has(name) ? `${from}${name}:legacytest` : line));
-          const file = join(dir, `${service.name}.Dockerfile`);
-          writeFileSync(file, rewritten);
-          const built = spawnSync('docker', ['build', '-q', '-f', file, '-t', `${service.name}:legacytest`, root], { encoding: 'utf8', maxBuffer: 64 << 20 });
-          if (built.status !== 0) throw new Error(`docker build ${service.name} failed: ${built.stderr.trim().split('\n').at(-1)}`);
-        }
-      };
+      const legacy = legacyFlow(root, services);
       try {
-        legacyPass(); // warm-up: fill the cache, as a contributor's second make run would find it
-        const times = [];
-        for (let i = 0; i < Math.min(SAMPLES, 3); i++) {
-          const started = performance.now();
-          legacyPass();
-          times.push(performance.now() - started);
-        }
-        const legacy = median(times);
+        const legacyMs = timeLegacy(legacy);
         return [
           `dockmk test (nothing to do): ${ms(ours.ms)} for ${services.length} services (${summary.upToDate.length} up to date, ${summary.built.length} built)`,
-          `legacy flow, every layer cached: ${ms(legacy)}`,
-          `dockmk is ${(legacy / ours.ms).toFixed(1)}× faster`,
+          `legacy flow, every layer cached: ${ms(legacyMs)}`,
+          `dockmk is ${(legacyMs / ours.ms).toFixed(1)}× faster`,
         ];
       } finally {
-        rmSync(dir, { recursive: true, force: true });
-        spawnSync('docker', ['rmi', ...services.map((service) => `${service.name}:legacytest`)], { encoding: 'utf8' });
+        legacy.cleanup();
+      }
+    },
+  },
+  {
+    name: `no-op docker:test vs the legacy flow on a generated buildable checkout (${BUILDABLE.services} services FROM ${BUILDABLE_BASE}, ${BUILDABLE.roles} roles, ${BUILDABLE.payloadMb} MB of role files)`,
+    run(context) {
+      if (process.env.BENCH_BUILDABLE === '0') return ['NOT MEASURED: BENCH_BUILDABLE=0'];
+      const repo = join(context.work, 'buildable');
+      const made = generateBuildable(repo, BUILDABLE);
+      const size = checkoutSize(repo);
+      const env = { ...process.env, DOCKMK_STATE_DIR: join(context.work, 'buildable-state') };
+      const dockmk = (args) => [join(root, 'bin', 'dockmk.js'), ...args, '--root', repo];
+      const legacy = legacyFlow(repo, made.services);
+      try {
+        // Untimed: build every image once, dockmk's and the legacy flow's (they share no layer).
+        const cold = timeCommand(process.execPath, dockmk(['test', '--jobs', '2', '--progress', 'plain']), { env }, 1);
+        const ours = timeCommand(process.execPath, dockmk(['test', '--json']), { env });
+        const summary = JSON.parse(ours.stdout.trim().split('\n').at(-1));
+        const legacyMs = timeLegacy(legacy);
+        return [
+          `checkout: ${size.files} files, ${(size.bytes / 2 ** 20).toFixed(1)} MB, the context of every build (no .dockerignore); first build of all (dockmk, --jobs 2, untimed): ${(cold.ms / 1000).toFixed(0)} s`,
+          `dockmk test (nothing to do): ${ms(ours.ms)} for ${made.services.length} services (${summary.upToDate.length} up to date, ${summary.built.length} built)`,
+          `legacy flow, every layer cached (${made.services.length} docker build, each sending the checkout): ${(legacyMs / 1000).toFixed(1)} s`,
+          `dockmk takes ${((100 * ours.ms) / legacyMs).toFixed(1)}% of the legacy time: ${(legacyMs / ours.ms).toFixed(1)}× faster`,
+        ];
+      } finally {
+        legacy.cleanup();
+        spawnSync('docker', ['rmi', ...made.services.map((service) => `${service.name}:test`)], { encoding: 'utf8' });
       }
     },
   },
@@ -215,6 +231,56 @@ function legacyOrder(services) {
   return order;
 }
 
+/**
+ * The legacy docker.mk flow over `services` (parents first): for each, `FROM edxops/X` rewritten
+ * to `X:legacytest` in a copy of the Dockerfile outside the context, as make's sed did, then
+ * `docker build` with the whole checkout as the context. `pass` runs it once; `cleanup` removes
+ * the rewritten files and the images it tagged.
+ */
+function legacyFlow(checkout, services) {
+  const dir = mkdtempSync(join(tmpdir(), 'dockmk-bench-legacy-'));
+  const names = new Set(services.map((service) => service.name));
+  const pass = () => {
+    for (const service of services) {
+      const source = readFileSync(join(checkout, service.dockerfile), 'utf8');
+      const rewritten = source.replace(/^(\s*FROM\s+)edxops\/([A-Za-z0-9_.-]+)(:\S+)?/gim, (line, from, name) => (names.has(name) ? `${from}${name}:legacytest` : line));
+      const file = join(dir, `${service.name}.Dockerfile`);
+      writeFileSync(file, rewritten);
+      const built = spawnSync('docker', ['build', '-q', '-f', file, '-t', `${service.name}:legacytest`, checkout], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      if (built.status !== 0) throw new Error(`docker build ${service.name} failed: ${built.stderr.trim().split('\n').at(-1)}`);
+    }
+  };
+  const cleanup = () => {
+    rmSync(dir, { recursive: true, force: true });
+    spawnSync('docker', ['rmi', ...services.map((service) => `${service.name}:legacytest`)], { encoding: 'utf8' });
+  };
+  return { pass, cleanup };
+}
+
+/** One untimed pass (it fills the cache, as a contributor's second make run finds it), then the median of up to 3. */
+function timeLegacy(flow) {
+  flow.pass();
+  const times = [];
+  for (let i = 0; i < Math.min(SAMPLES, 3); i++) {
+    const started = performance.now();
+    flow.pass();
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+/** Files and bytes under `dir` (what a build without .dockerignore sends). */
+function checkoutSize(dir) {
+  let files = 0;
+  let bytes = 0;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    files += 1;
+    bytes += statSync(join(entry.parentPath ?? entry.path, entry.name)).size;
+  }
+  return { files, bytes };
+}
+
 function engineAnswers() {
   return spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' });
 }
@@ -257,7 +323,7 @@ try {
   const started = performance.now();
   const made = generateRepo(repo, { services: 2000, roles: 5000 });
   const cpu = cpus();
-  console.log(`machine: ${cpu.length} cores, ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`);
+  console.log(`machine: ${cpu.length} CPUs (nproc ${availableParallelism()}), ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`);
   console.log(`checkout: ${made.services.length} services, ${made.roles.length} roles, generated in ${ms(performance.now() - started)} (seed 1); ${SAMPLES} samples per figure\n`);
   const context = { repo, state: join(work, 'state'), changeSets: changeSets(made, work), figures: {}, cli: {} };
   for (const section of sections) {
@@ -279,7 +345,7 @@ try {
     for (const section of engineSections) {
       console.log(`== ${section.name}`);
       try {
-        for (const line of section.run({ examplesState: state })) console.log(`  ${line}`);
+        for (const line of section.run({ examplesState: state, work })) console.log(`  ${line}`);
       } catch (error) {
         console.log(`  FAILED: ${error.message}`);
         process.exitCode = 1;
