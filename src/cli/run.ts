@@ -120,9 +120,10 @@ export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs 
   if (!result.ok) {
     const failed = result.results.filter((step) => step.status === 'failed');
     const more = failed.length > 1 ? ` (and ${failed.length - 1} more failure${failed.length > 2 ? 's' : ''}, see above)` : '';
-    const pushed = outcome.images.length > 0 ? `; ${describePartialPush(outcome)}` : '';
+    const pushes = outcome.notPushed.length > 0 || outcome.images.length > 0;
+    const pushed = !pushes ? '' : outcome.images.length > 0 ? `; ${describePartialPush(outcome)}` : '; nothing was pushed';
     throw new StepFailedError(`${failed[0]?.reason ?? 'a step failed'}${more}${pushed}`, {
-      hint: pushed && manifest !== null ? `what is where: ${manifest}` : undefined,
+      hint: outcome.images.length > 0 && manifest !== null ? `what is where: ${manifest}` : undefined,
     });
   }
 }
