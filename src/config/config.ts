@@ -233,7 +233,27 @@ export function parseBuildArgs(items: readonly string[], env: Readonly<Record<st
 
 const KEYS = new Set(['namespace', 'fromNamespace', 'registry', 'buildArgs', 'pull', 'paths', 'weights', 'externalBases', 'labels', 'cacheFrom', 'publish']);
 const PATH_KEYS = new Set(Object.keys(DEFAULT_PATHS));
-const PUBLISH_KEYS = new Set(['tags', 'latest', 'longSha', 'defaultBranch', 'retries']);
+const PUBLISH_VALUES: Readonly<Record<string, RegExp>> = {
+  tags: /^(latest|auto)$/,
+  latest: /^(default-branch|always|never)$/,
+  longSha: /^(true|false)$/,
+  defaultBranch: /^\S+$/,
+  retries: /^([0-9]|10)$/,
+};
+const PUBLISH_KEYS = new Set(Object.keys(PUBLISH_VALUES));
+const PUBLISH_HINTS: Readonly<Record<string, string>> = {
+  tags: 'latest or auto',
+  latest: 'default-branch, always or never',
+  longSha: 'true or false',
+  defaultBranch: 'a branch name',
+  retries: 'a whole number from 0 to 10',
+};
+
+function checkPublishValue(name: string, value: string, where: string): void {
+  if (PUBLISH_VALUES[name]?.test(value) === false) {
+    throw new ConfigError(`${where}: publish.${name} "${value}" is not valid`, { hint: `use ${PUBLISH_HINTS[name]}` });
+  }
+}
 
 /** Parses `dockmk.yml`; every error names file:line. */
 export function parseConfigFile(text: string, file: string): FileConfig {
@@ -275,6 +295,7 @@ export function parseConfigFile(text: string, file: string): FileConfig {
         }
         if (!isScalar(item.value)) throw new ConfigError(`${file}:${lineOf(item.key as YamlNode)}: ${key}.${name} must be a string`);
         if (key === 'labels') checkLabels({ [name]: '' }, `${file}:${lineOf(item.key as YamlNode)}: labels`);
+        if (key === 'publish') checkPublishValue(name, String(item.value.value), `${file}:${lineOf(item.value as YamlNode)}`);
         entries[name] = String(item.value.value);
       }
       out[key] = entries;

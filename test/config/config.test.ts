@@ -60,6 +60,8 @@ test('dockmk.yml errors name the file and line', () => {
     ['labels:\n  org.dockmk.inputs: x\n', /^dockmk\.yml:2: labels: label "org\.dockmk\.inputs" is dockmk's own/],
     ['cacheFrom: ghcr.io/x\n', /^dockmk\.yml:1: cacheFrom must be a list of image references/],
     ['publish:\n  tags: auto\n  latset: always\n', /^dockmk\.yml:3: unknown publish setting "latset"/],
+    ['publish:\n  tags: auto\n  retries: many\n', /^dockmk\.yml:3: publish\.retries "many" is not valid/],
+    ['publish:\n  tags: every\n', /^dockmk\.yml:2: publish\.tags "every" is not valid/],
   ];
   for (const [text, message] of cases) assert.throws(() => loadConfig({}, {}, checkout(text)), message);
 });
