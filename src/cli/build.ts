@@ -28,7 +28,7 @@ export function buildCommand(command: BuildCommand, io: Io) {
       const { listing, inputs } = await readInputs(config, checkout);
       const revision = await reading;
       const tags = command === 'push' ? publishTags(config, revision) : undefined;
-      const options = { ...planOptions(config), ...flavored, inputs, revision, ...(tags ? { publishTags: tags } : {}) };
+      const options = { ...planOptions(config), ...flavored, inputs, revision, ...(tags ? { publishTags: tags } : {}), ...(args.parents ? { parents: args.parents } : {}) };
       const plan = await planSelection(command, args, { config, checkout }, options, io);
       if (plan === null) return;
       await runOrPrint(plan, config, args, io, listing);

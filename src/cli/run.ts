@@ -50,6 +50,7 @@ export interface PublishArgs {
   'long-sha'?: boolean;
   manifest?: string;
   retries?: number;
+  parents?: 'local' | 'published';
 }
 
 /** push: which tags to publish (src/plan/tags.ts) and what to report. Unset: dockmk.yml `publish:`, else legacy `latest`. */
@@ -58,6 +59,11 @@ export function publishOptions<T>(yargs: Argv<T>): Argv<T & PublishArgs> {
     .option('tags', { type: 'string', choices: ['latest', 'auto'], describe: 'push: latest only (legacy, the default), or auto: sha, branch, git tag, semver parts, latest on the default branch' })
     .option('latest', { type: 'string', choices: ['default-branch', 'always', 'never'], describe: 'with --tags auto: when latest moves (default: default-branch)' })
     .option('long-sha', { type: 'boolean', describe: 'with --tags auto: also sha-<40 hex>' })
+    .option('parents', {
+      type: 'string',
+      choices: ['local', 'published'],
+      describe: "push: build this checkout's parents first (local, the default, as pkg), or build on the published ones (published, as build: a CI wave)",
+    })
     .option('manifest', { type: 'string', requiresArg: true, describe: 'push: write JSON of what was pushed (service, refs, digest) to FILE, also when a push fails' })
     .option('retries', { type: 'number', requiresArg: true, describe: 'Retries of a push or pull after a transient registry error (default 3)' }) as Argv<T & PublishArgs>;
 }

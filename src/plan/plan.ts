@@ -48,6 +48,12 @@ export interface PlanOptions {
   readonly revision?: LabelRevision;
   /** Cache sources; `{service}` stands for the service's name. */
   readonly cacheFrom?: readonly string[];
+  /**
+   * push: `local` (default, as the legacy): build this checkout's parents first, as pkg does;
+   * `published`: build on the published parents, as build does (a CI wave whose parents an
+   * earlier wave pushed), and publish the `<svc>:build` images.
+   */
+  readonly parents?: 'local' | 'published';
 }
 
 /** The local tag each command gives a service's image: `nginx:test`, `nginx:test-devstack`. */
@@ -62,9 +68,11 @@ export function publishedRef(options: Pick<PlanOptions, 'namespace' | 'registry'
 
 export function planBuild(checkout: Checkout, command: BuildCommand, requested: readonly string[], options: PlanOptions): BuildPlan {
   const selected = selectServices(checkout, requested, options.buildDir);
-  // build uses the published parents; test, pkg and push build this checkout's parents first.
-  const order =
-    command === 'build' ? [...selected].sort() : buildWaves(checkout, withAncestors(checkout, selected)).flat();
+  // build (and push --parents published) uses the published parents; test, pkg and push
+  // build this checkout's parents first.
+  const onPublished = command === 'build' || (command === 'push' && options.parents === 'published');
+  const builtAs: BuildCommand = onPublished ? 'build' : command;
+  const order = onPublished ? [...selected].sort() : buildWaves(checkout, withAncestors(checkout, selected)).flat();
   const pulls = new Map<string, PullStep>();
   const builds: BuildStep[] = [];
   const ownerOf = options.inputs ? ownedPaths(checkout, options.inputs.layout) : null;
@@ -74,7 +82,7 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
     const needs: string[] = [];
     const edits: BaseEdit[] = [];
     for (const base of service.bases) {
-      if (base.parent !== null && command !== 'build') {
+      if (base.parent !== null && !onPublished) {
         const ref = localTag(command, base.parent, flavor);
         edits.push({ base, ref });
         needs.push(buildId(base.parent));
@@ -84,7 +92,7 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
       // build: a parent is the published image, wherever this run publishes to.
       const ref = base.parent !== null ? { ...publishedRef(options, base.parent), tag: written.tag, digest: written.digest } : written;
       if (formatImageRef(ref) !== formatImageRef(written)) edits.push({ base, ref });
-      const policy = pullPolicy(options.pull, command, base);
+      const policy = pullPolicy(options.pull, builtAs, base);
       if (policy !== null) {
         const pull = addPull(pulls, ref, policy);
         needs.push(pull.id);
@@ -105,7 +113,7 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
       id: buildId(name),
       needs: unique(needs),
       service: name,
-      tag: localTag(command, name, flavor),
+      tag: localTag(builtAs, name, flavor),
       flavor,
       dockerfile: service.dockerfile.path,
       from,
@@ -121,7 +129,7 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
     });
   }
   const steps: PlanStep[] = [...pulls.values(), ...builds];
-  if (command === 'push') steps.push(...publishSteps(selected, options));
+  if (command === 'push') steps.push(...publishSteps(selected, options, builtAs));
   return { version: PLAN_VERSION, command, root: checkout.root, steps };
 }
 
@@ -152,7 +160,7 @@ function withFiles(sources: InputSources, files: Readonly<Record<string, string>
 }
 
 /** push: tag every requested service for the registry, then push; parents are not pushed. */
-function publishSteps(selected: readonly string[], options: PlanOptions): PlanStep[] {
+function publishSteps(selected: readonly string[], options: PlanOptions, builtAs: BuildCommand): PlanStep[] {
   // All or nothing: every tag waits for every build; every versioned push for every tag;
   // `latest` moves only once every versioned ref of every image is pushed.
   const names = [...selected].sort();
@@ -169,7 +177,7 @@ function publishSteps(selected: readonly string[], options: PlanOptions): PlanSt
     for (const { tag: t, kind } of tagList) {
       // The flavors never share a published tag either: latest, latest-devstack.
       const target = publishedRef(options, name, `${t}${flavorSuffix(options.flavor ?? 'plain')}`);
-      const tag: TagStep = { kind: 'tag', id: `tag ${formatImageRef(target)}`, needs: allBuilds, source: localTag('push', name, options.flavor), target };
+      const tag: TagStep = { kind: 'tag', id: `tag ${formatImageRef(target)}`, needs: allBuilds, source: localTag(builtAs, name, options.flavor), target };
       tags.push(tag);
       const id = `push ${formatImageRef(target)}`;
       (kind === 'latest' ? latest : versioned).push({ kind: 'push', id, needs: first === null ? [tag.id] : [tag.id, first], service: name, image: target });

@@ -180,6 +180,10 @@ test('matrix: one line of JSON; the example workflow runs it with --waves and ha
   const workflow = parseYaml(readFileSync(join(REPO_ROOT, '.github/workflows/images.yml'), 'utf8')) as { jobs: Record<string, { needs?: string[]; steps?: { run?: string }[] }> };
   const runs = JSON.stringify(workflow.jobs);
   assert.match(runs, /dockmk\.js matrix .*--waves/);
+  // each wave publishes through dockmk itself: all or nothing, retries, labels, manifest
+  for (const name of Object.keys(workflow.jobs).filter((job) => /^wave-\d$/.test(job))) {
+    assert.match(JSON.stringify(workflow.jobs[name]), /dockmk\.js push \$SERVICES --parents published --tags auto/, `${name} publishes with dockmk push`);
+  }
   const waves = Object.keys(workflow.jobs).filter((name) => /^wave-\d$/.test(name));
   assert.ok(waves.length >= 3, 'enough waves for the deepest FROM chain of the fixture');
   waves.forEach((name, i) => assert.ok(workflow.jobs[name]?.needs?.includes(i === 0 ? 'plan' : waves[i - 1] as string), `${name} waits for the wave before`));

@@ -88,6 +88,22 @@ test('build publishing to GHCR under another namespace takes FROM edxops/X from 
   assert.equal(ids(planBuild(tagged.checkout, 'build', ['forum'], planOptionsFor(tagged.config))), ['pull my-org/xenial-common:release', 'build forum']);
 });
 
+test('push --parents published: a CI wave builds on the published parents and publishes the <svc>:build images', async () => {
+  const { config, checkout } = await loadCheckout(LEGACY, { registry: '127.0.0.1:5055' });
+  const plan = planBuild(checkout, 'push', ['forum'], { ...planOptionsFor(config), parents: 'published' });
+  assert.equal(ids(plan), [
+    'pull 127.0.0.1:5055/edxops/xenial-common:latest',
+    'build forum',
+    'tag 127.0.0.1:5055/edxops/forum:latest',
+    'push 127.0.0.1:5055/edxops/forum:latest',
+  ]);
+  assert.equal(builds(plan).map((step) => formatImageRef(step.tag)), ['forum:build']);
+  const tag = plan.steps.find((step) => step.kind === 'tag');
+  assert.is(tag?.kind === 'tag' ? formatImageRef(tag.source) : '', 'forum:build');
+  // the default stays the legacy one: parents packaged from this checkout first
+  assert.ok(ids(planBuild(checkout, 'push', ['forum'], planOptionsFor(config))).includes('build xenial-common'));
+});
+
 test('build against a private registry resolves published parents there', async () => {
   const { config, checkout } = await loadCheckout(LEGACY, { registry: 'registry.example.com:5000' });
   const plan = planBuild(checkout, 'build', ['forum'], planOptionsFor(config));
