@@ -514,6 +514,25 @@ test('--cache-from: an engine with none of the layers takes them from the regist
   assert.ok(runStep >= 0 && /Using cache/.test(lines[runStep + 1] ?? ''), `expected the RUN step taken from the cache image ("Using cache"); the build said:\n${lines.join('\n')}`);
 });
 
+test('push --parents published: a CI wave builds on the parent an earlier wave pushed, then publishes', async () => {
+  const f = await setup();
+  const env = runEnv(f, { DOCKER_CONFIG: f.authsConfig });
+  // Wave 1 published the base (latest); wave 2 builds the app on it, on its own.
+  ok(await dockmk(['push', BASE, '--root', f.root, '--registry', f.registry.address, '--namespace', NS, '--tags', 'auto', '--json'], env), 'wave 1: push the base');
+  const run = await dockmk(['push', APP, '--root', f.root, '--registry', f.registry.address, '--namespace', NS, '--tags', 'auto', '--parents', 'published', '--json'], env);
+  ok(run, 'wave 2: push --parents published');
+  const started = eventsOf(run).filter((event) => event.event === 'step-start').map((event) => String(event.step));
+  assert.ok(started.includes(`pull ${ref(f, BASE, 'latest')}`), `expected the published base pulled${seen(run)}`);
+  assert.not.ok(started.includes(`build ${BASE}`), `expected the base not built from the checkout${seen(run)}`);
+  const base = (await docker.getImage(ref(f, BASE, 'latest')).inspect()).RootFS.Layers ?? [];
+  const app = (await docker.getImage(`${APP}:build`).inspect()).RootFS.Layers ?? [];
+  assert.equal(app.slice(0, base.length), base, 'the app is built on the layers of the published base');
+  const tags = (await f.registry.tags(repo(APP))) ?? [];
+  const sha = git(f.root, 'rev-parse', 'HEAD');
+  for (const tag of [`sha-${sha.slice(0, 7)}`, 'main', 'latest']) assert.ok(tags.includes(tag), `expected ${repo(APP)}:${tag} in the registry; it has ${tags.join(', ')}`);
+  assert.is(await f.registry.digest(repo(APP), 'latest'), await f.registry.digest(repo(APP), `sha-${sha.slice(0, 7)}`), 'latest and the sha tag are one image');
+});
+
 test('no secret anywhere: outputs, state dir (history, logs), manifest, step summary', async () => {
   const f = await setup();
   assert.ok(runs.length >= 5, `expected the runs above to have happened; saw ${runs.length}`);
