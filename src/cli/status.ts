@@ -62,7 +62,7 @@ async function statusOf(step: BuildStep, engine: Engine, history: readonly Build
     state = 'built';
   } else {
     state = 'modified';
-    const maker = [...records].reverse().find((record) => record.inputHash !== undefined && record.inputHash === image.labels[INPUT_LABEL]);
+    const maker = [...records].reverse().find((record) => record.inputs !== undefined && record.inputHash === image.labels[INPUT_LABEL]);
     changed = changedInputs({ parts: step.inputs?.parts ?? {}, baseIds }, maker);
   }
   return {

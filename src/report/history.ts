@@ -111,8 +111,11 @@ export function createHistoryRecorder(options: HistoryOptions): HistoryRecorder 
           engine,
           ...(event.result.imageId ? { imageId: event.result.imageId } : {}),
           ...(event.result.inputHash ? { inputHash: event.result.inputHash } : {}),
-          ...(step.inputs ? { inputs: step.inputs.parts } : {}),
-          ...(event.result.baseIds ? { bases: event.result.baseIds } : {}),
+          // What each input was, for status to say what changed since: only on the records of
+          // builds. An up-to-date step's inputs are those of the build that made its image, so
+          // a no-op adds a short record, not a copy of every part's digest.
+          ...(step.inputs && event.result.status !== 'up-to-date' ? { inputs: step.inputs.parts } : {}),
+          ...(event.result.baseIds && event.result.status !== 'up-to-date' ? { bases: event.result.baseIds } : {}),
           ...(event.result.reason ? { reason: event.result.reason } : {}),
           ...(log ? { log: log.path } : {}),
         };

@@ -40,6 +40,23 @@ test('one record per build step with its full log; nothing logged for up-to-date
   assert.is(readFileSync(join(stateDir, '.gitignore'), 'utf8').trim().split('\n').at(-1), '*', 'the state directory ignores itself');
 });
 
+test('a build records its inputs and bases for status; an up-to-date step only its hash', async () => {
+  const inputs = { digest: 'd', parts: { dockerfile: 'x', 'role common': 'y' } };
+  const built = { ...a, inputs };
+  const same = { ...b, inputs };
+  const stateDir = await record([
+    { kind: 'run-start', plan, engine: 'unix:///x', at: 0, jobs: 2 },
+    { kind: 'step-end', result: { step: built, status: 'done', durationMs: 9, inputHash: 'sha256:h', baseIds: { debian: 'sha256:d' } }, output: [] },
+    { kind: 'step-end', result: { step: same, status: 'up-to-date', durationMs: 1, inputHash: 'sha256:h', baseIds: { debian: 'sha256:d' } }, output: [] },
+  ]);
+  const [first, second] = readHistory(stateDir);
+  assert.equal(first?.inputs, inputs.parts);
+  assert.equal(first?.bases, { debian: 'sha256:d' });
+  assert.is(second?.inputHash, 'sha256:h');
+  assert.is(second?.inputs, undefined);
+  assert.is(second?.bases, undefined);
+});
+
 test('a torn last line (a crash mid-write) leaves every earlier record readable', async () => {
   const stateDir = await record([
     { kind: 'run-start', plan, engine: 'unix:///x', at: 0, jobs: 2 },
