@@ -165,23 +165,21 @@ export function resolveConfig(
   });
 }
 
+/** File values were checked at their line (checkPublishValue); flags are checked here, against the same table. */
 function resolvePublish(file: Record<string, string>, flags: ConfigOverrides): PublishConfig {
-  const pick = <T extends string>(what: string, value: string | undefined, allowed: readonly T[], fallback: T): T => {
-    if (value === undefined) return fallback;
-    if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(`${what} "${value}" is not known`, { hint: `use ${allowed.join(', ')}` });
-    return value as T;
+  const value = (name: string, flag: string, given: string | number | boolean | undefined): string | undefined => {
+    if (given === undefined) return file[name];
+    if (PUBLISH_VALUES[name]?.test(String(given)) === false) {
+      throw new ConfigError(`--${flag} ${String(given)} is not ${PUBLISH_HINTS[name]}`, { hint: `e.g. --${flag} ${PUBLISH_EXAMPLES[name]}` });
+    }
+    return String(given);
   };
-  const retries = flags.retries ?? (file.retries === undefined ? DEFAULT_PUBLISH.retries : Number(file.retries));
-  if (!Number.isInteger(retries) || retries < 0 || retries > 10) {
-    throw new ConfigError(`retries ${String(flags.retries ?? file.retries)} is not a whole number from 0 to 10`, { hint: 'e.g. --retries 3' });
-  }
-  const longSha = flags.longSha ?? (file.longSha === undefined ? false : file.longSha === 'true');
   return Object.freeze({
-    tags: pick('tags', flags.tags ?? file.tags, ['latest', 'auto'] as const, DEFAULT_PUBLISH.tags),
-    latest: pick('latest', flags.latest ?? file.latest, ['default-branch', 'always', 'never'] as const, DEFAULT_PUBLISH.latest),
-    longSha,
-    defaultBranch: file.defaultBranch ?? null,
-    retries,
+    tags: (value('tags', 'tags', flags.tags) ?? DEFAULT_PUBLISH.tags) as PublishConfig['tags'],
+    latest: (value('latest', 'latest', flags.latest) ?? DEFAULT_PUBLISH.latest) as PublishConfig['latest'],
+    longSha: (value('longSha', 'long-sha', flags.longSha) ?? String(DEFAULT_PUBLISH.longSha)) === 'true',
+    defaultBranch: file.defaultBranch ?? DEFAULT_PUBLISH.defaultBranch,
+    retries: Number(value('retries', 'retries', flags.retries) ?? DEFAULT_PUBLISH.retries),
   });
 }
 
@@ -248,6 +246,8 @@ const PUBLISH_HINTS: Readonly<Record<string, string>> = {
   defaultBranch: 'a branch name',
   retries: 'a whole number from 0 to 10',
 };
+
+const PUBLISH_EXAMPLES: Readonly<Record<string, string>> = { tags: 'auto', latest: 'never', longSha: 'true', defaultBranch: 'main', retries: '3' };
 
 function checkPublishValue(name: string, value: string, where: string): void {
   if (PUBLISH_VALUES[name]?.test(value) === false) {
