@@ -18,9 +18,20 @@ export async function loadCheckout(root: string, flags: ConfigOverrides = {}): P
   return { config, checkout: await loadSession(config) };
 }
 
-export { planOptions as planOptionsFor } from '../src/cli/session.js';
+import { planOptions } from '../src/cli/session.js';
 
-export const PLAN_OPTIONS: PlanOptions = { namespace: 'edxops', registry: null, buildArgs: {}, noCache: false, pull: 'auto' };
+/**
+ * Input sources of a checkout whose files are not read: plans made with them carry input
+ * digests and build keys (a push needs them) that depend on the Dockerfiles and options alone.
+ */
+export const NO_FILES = { files: new Map<string, string>(), layout: { build: 'docker/build', plays: 'docker/plays', roles: 'playbooks/roles', playbooks: 'playbooks' } };
+
+/** The CLI's plan options for a configuration, with NO_FILES as inputs. */
+export function planOptionsFor(config: Config): PlanOptions {
+  return { ...planOptions(config), inputs: { ...NO_FILES, layout: config.paths } };
+}
+
+export const PLAN_OPTIONS: PlanOptions = { namespace: 'edxops', registry: null, buildArgs: {}, noCache: false, pull: 'auto', inputs: NO_FILES };
 
 /** A checkout made of in-memory Dockerfiles (and overrides), for pure tests. */
 export function memoryCheckout(files: Record<string, string>, overrides: Record<string, string> = {}): Checkout {

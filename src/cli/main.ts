@@ -48,6 +48,11 @@ const COMMANDS: readonly CommandEntry[] = [
     load: async (io) => (await import('./build.js')).buildCommand('push', io),
   },
   {
+    usage: 'promote [services..]',
+    describe: "Move the published refs (branch, version, latest) of services to the builds `push --stage` left in the registry, all or none",
+    load: async (io) => (await import('./promote.js')).promoteCommand(io),
+  },
+  {
     usage: 'pull [images..]',
     describe: "Pull images, or services' published images (make docker.pull/<image>)",
     load: async (io) => (await import('./pull.js')).pullCommand(io),
@@ -114,7 +119,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       .scriptName('dockmk')
       .usage('$0 <command> [services..] [options]\n\nBuild, test and publish the Docker images of a configuration checkout.')
       .command(COMMANDS.map((entry) => lazyCommand(entry, io)))
-      .demandCommand(1, 'name a command: list, show, build, test, pkg, push, pull, status, logs, affected, matrix, lint, new or graph')
+      .demandCommand(1, 'name a command: list, show, build, test, pkg, push, promote, pull, status, logs, affected, matrix, lint, new or graph')
       .strict()
       .exitProcess(false)
       .wrap(Math.min(110, process.stdout.columns ?? 100))

@@ -9,6 +9,7 @@ import type { ContextListing } from '../discover/context.js';
 import { ConfigError, InterruptedError, StepFailedError } from '../errors.js';
 import { loadCredentials } from '../execute/credentials.js';
 import type { Emit, RunEvent } from '../execute/events.js';
+import { connectRegistry } from '../execute/registry.js';
 import { runPlan } from '../execute/run.js';
 import type { BuildPlan } from '../plan/types.js';
 import { computeTags, DEFAULT_TAG_RULES, type Revision, type Tag } from '../plan/tags.js';
@@ -114,9 +115,10 @@ export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs 
     progress(event);
   };
   const started = io.now();
+  const registry = connectRegistry({ credentials, env: io.env });
   const result = await runPlan(
     plan,
-    { engine, credentials, emit, signal: io.signal, now: io.now, ...(listing ? { listContext: async () => listing } : {}) },
+    { engine, registry, credentials, emit, signal: io.signal, now: io.now, ...(listing ? { listContext: async () => listing } : {}) },
     { jobs: args.jobs, keepGoing: args['keep-going'], force: args.force, retry: { ...DEFAULT_RETRY, retries: config.publish.retries } },
   ).finally(history.close);
   const outcome = publishOutcome(result.results);

@@ -136,9 +136,15 @@ export async function planSelection(
   session: Session,
   options: PlanOptions,
   io: Io,
+  /** Options to plan again with, once the first plan is known (null: keep it). */
+  refine?: (plan: BuildPlan) => Promise<PlanOptions | null>,
 ): Promise<BuildPlan | null> {
   const services = await selectServicesFor(args, session, io);
-  if (services.length > 0) return planBuild(session.checkout, command, services, options);
+  if (services.length > 0) {
+    const plan = planBuild(session.checkout, command, services, options);
+    const again = refine ? await refine(plan) : null;
+    return again === null ? plan : planBuild(session.checkout, command, services, again);
+  }
   io.stderr.write(`dockmk: ${command}: no service selected, nothing to do\n`);
   return args['dry-run'] ? { version: PLAN_VERSION, command, root: session.checkout.root, steps: [] } : null;
 }

@@ -4,7 +4,9 @@
 
 import type { Argv } from 'yargs';
 import { readHistory, type BuildRecord } from '../discover/runs.js';
-import type { Engine } from '../execute/engine.js';
+import { loadCredentials } from '../execute/credentials.js';
+import { indexImages, type ImageIndex } from '../execute/images.js';
+import { connectRegistry } from '../execute/registry.js';
 import { INPUT_LABEL, inputState } from '../execute/steps.js';
 import { formatImageRef } from '../model/image-ref.js';
 import { changedInputs, type ServiceState } from '../plan/changes.js';
@@ -18,6 +20,7 @@ import { openEngine, openSession, planOptions, readInputs, type Io } from './ses
 interface StatusArgs extends GlobalArgs {
   services?: string[];
   for: Exclude<BuildCommand, 'push'>;
+  'registry-check': boolean;
 }
 
 export function statusCommand(io: Io) {
@@ -30,6 +33,11 @@ export function statusCommand(io: Io) {
           choices: ['test', 'pkg', 'build'] as const,
           default: 'test' as const,
           describe: 'Which images: <svc>:test, :latest (pkg) or :build',
+        })
+        .option('registry-check', {
+          type: 'boolean',
+          default: false,
+          describe: 'Also ask the registry whether it holds each service\'s current build (its key-<hex> ref)',
         }),
     handler: async (args: StatusArgs): Promise<void> => {
       const { config, checkout } = await openSession(args, io);
@@ -38,20 +46,24 @@ export function statusCommand(io: Io) {
       const plan = planBuild(checkout, args.for, [...wanted], { ...planOptions(config), inputs, pull: 'never' });
       const engine = await openEngine(args.engine, io);
       await engine.ping(io.signal);
+      const images = indexImages(engine);
       const history = readHistory(config.stateDir);
+      const registry = args['registry-check'] ? connectRegistry({ credentials: loadCredentials(config.dockerConfigDir, io.env, config.registry), env: io.env }) : null;
       const entries: StatusEntry[] = [];
       for (const step of plan.steps) {
         if (step.kind !== 'build' || !wanted.has(step.service)) continue;
-        entries.push(await statusOf(step, engine, history));
+        const entry = await statusOf(step, images, history);
+        if (registry === null || step.keyRef === null) entries.push(entry);
+        else entries.push({ ...entry, registry: { ref: formatImageRef(step.keyRef), present: (await registry.digest(step.keyRef, io.signal)) !== null } });
       }
       io.stdout.write(args.json ? `${JSON.stringify(entries, null, 2)}\n` : formatStatusText(entries));
     },
   };
 }
 
-async function statusOf(step: BuildStep, engine: Engine, history: readonly BuildRecord[]): Promise<StatusEntry> {
+async function statusOf(step: BuildStep, images: ImageIndex, history: readonly BuildRecord[]): Promise<StatusEntry> {
   const tag = formatImageRef(step.tag);
-  const { image, inputHash, baseIds } = await inputState(step, engine);
+  const { image, inputHash, baseIds } = await inputState(step, { images });
   const records = history.filter((record) => record.service === step.service && record.tag === tag);
   const last = [...records].reverse().find((record) => record.status !== 'up-to-date' && record.status !== 'skipped') ?? null;
   let state: ServiceState;
@@ -72,5 +84,6 @@ async function statusOf(step: BuildStep, engine: Engine, history: readonly Build
     changed,
     imageId: image?.id ?? null,
     last: last && { at: last.startedAt, durationMs: last.durationMs, status: last.status, imageId: last.imageId ?? null, command: last.command },
+    key: step.key,
   };
 }

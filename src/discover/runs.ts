@@ -8,7 +8,7 @@ import { join } from 'node:path';
 export const HISTORY_FILE = 'history.jsonl';
 export const HISTORY_VERSION = 1;
 
-export type BuildOutcome = 'built' | 'up-to-date' | 'failed' | 'cancelled' | 'interrupted' | 'skipped';
+export type BuildOutcome = 'built' | 'up-to-date' | 'reused' | 'failed' | 'cancelled' | 'interrupted' | 'skipped';
 
 export interface BuildRecord {
   readonly v: typeof HISTORY_VERSION;

@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { ConfigError, EngineError, InterruptedError } from '../errors.js';
 import { formatImageRef, type ImageRef } from '../model/image-ref.js';
-import type { BuildRequest, CallOptions, Engine, ImageInfo, RegistryAuth } from './engine.js';
+import type { BuildRequest, CallOptions, Engine, ImageInfo, ListedImage, RegistryAuth } from './engine.js';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
 
@@ -130,6 +130,19 @@ class DockerEngine implements Engine {
     } catch (error) {
       if (statusOf(error) === 404) return null;
       throw this.failure(`could not inspect ${formatImageRef(ref)}`, error);
+    }
+  }
+
+  async listImages(): Promise<ListedImage[]> {
+    try {
+      const list = (await this.get('/images/json', undefined, (docker) => docker.listImages())) as Docker.ImageInfo[];
+      return list.map((image) => ({
+        id: image.Id,
+        labels: image.Labels ?? {},
+        refs: [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((ref) => !ref.startsWith('<none>')),
+      }));
+    } catch (error) {
+      throw this.failure('could not list the images', error);
     }
   }
 

@@ -17,6 +17,11 @@ export interface ImageInfo {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/** One image of the engine's list: its ID, labels, and every tag and digest ref naming it. */
+export interface ListedImage extends ImageInfo {
+  readonly refs: readonly string[];
+}
+
 export interface BuildRequest {
   /** A tar stream of the build context. */
   readonly context: Readable;
@@ -42,6 +47,8 @@ export interface Engine {
   ping(signal: AbortSignal): Promise<void>;
   /** The image a reference points to (ID and labels), or null when the engine has none. */
   inspectImage(ref: ImageRef): Promise<ImageInfo | null>;
+  /** Every image the engine has, in one call (engines that cannot: each ref is inspected). */
+  listImages?(): Promise<ListedImage[]>;
   pull(ref: ImageRef, auth: RegistryAuth | null, options: CallOptions): Promise<void>;
   build(request: BuildRequest, options: CallOptions): Promise<{ imageId: string }>;
   /** Points `target` at `source` (an image reference or ID). */

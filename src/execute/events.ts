@@ -12,6 +12,13 @@ export type StepStatus =
   | 'unavailable'
   /** A build whose tag already carries the hash of its inputs. */
   | 'up-to-date'
+  /**
+   * The registry already holds the build's key ref: nothing built (a push writes its refs from it;
+   * test, pkg and build pull it). Its key tag and push end `reused` too.
+   */
+  | 'reused'
+  /** A floating release ref (`1`, `latest`) left where it was: a higher release holds it. */
+  | 'kept'
   | 'failed'
   /** Running when the run stopped (another step failed, or an interrupt). */
   | 'cancelled'

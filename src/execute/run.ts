@@ -10,8 +10,11 @@ import type { BuildPlan, PlanStep } from '../plan/types.js';
 import { redact, type Credentials } from './credentials.js';
 import type { Engine } from './engine.js';
 import type { Emit, StepResult, StepStatus } from './events.js';
+import { indexImages } from './images.js';
+import { readRegistryState, type RegistryState } from './publish-steps.js';
+import type { Registry } from './registry.js';
 import { DEFAULT_RETRY, type RetryHooks, type RetryPolicy } from './retry.js';
-import { runStep, failureReason } from './steps.js';
+import { runStep, failureReason, transferWith } from './steps.js';
 
 export interface RunOptions {
   /** Steps running at once (default 2). */
@@ -30,6 +33,8 @@ export const CONTEXT_WARN_BYTES = 512 * 1024 * 1024;
 
 export interface RunContext {
   readonly engine: Engine;
+  /** The registry API, for key refs and registry-side writes. */
+  readonly registry: Registry;
   readonly credentials: Credentials;
   readonly emit: Emit;
   readonly signal: AbortSignal;
@@ -48,13 +53,17 @@ export interface RunResult {
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = { jobs: 2, keepGoing: false, force: false };
 
-const SUCCESS: ReadonlySet<StepStatus> = new Set(['done', 'present', 'up-to-date', 'unavailable']);
+const SUCCESS: ReadonlySet<StepStatus> = new Set(['done', 'present', 'up-to-date', 'unavailable', 'reused', 'kept']);
+
+const NO_STATE: RegistryState = { latest: new Map(), tags: new Map() };
 
 export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOptions = DEFAULT_RUN_OPTIONS): Promise<RunResult> {
   const started = ctx.now();
   ctx.emit({ kind: 'run-start', plan, engine: ctx.engine.address, at: started, jobs: options.jobs });
-  await ctx.engine.ping(ctx.signal);
+  if (plan.steps.some((step) => step.kind !== 'push' || step.source === null)) await ctx.engine.ping(ctx.signal);
   await checkPushCredentials(plan, ctx);
+  const state = plan.steps.some((step) => step.kind === 'push' && step.source !== null) ? await registryState(plan, ctx) : NO_STATE;
+  const images = indexImages(ctx.engine);
 
   const abort = new AbortController();
   const onInterrupt = (): void => abort.abort();
@@ -83,15 +92,19 @@ export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOpti
     ctx.emit({ kind: 'step-start', step, index, total: plan.steps.length });
     const output: string[] = [];
     const begin = ctx.now();
+    const onRetry: RetryHooks['onRetry'] = (retry) => ctx.emit({ kind: 'step-retry', step, ...retry, reason: redact(retry.reason, ctx.credentials.secrets) });
     const work = runStep(step, {
       engine: ctx.engine,
+      registry: ctx.registry,
+      images,
       credentials: ctx.credentials,
       signal: abort.signal,
       force: options.force,
+      pullReused: plan.command !== 'push',
       context,
-      retry: options.retry ?? DEFAULT_RETRY,
-      ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
-      onRetry: (retry) => ctx.emit({ kind: 'step-retry', step, ...retry, reason: redact(retry.reason, ctx.credentials.secrets) }),
+      state,
+      resultOf: (id) => results.get(id),
+      transfer: transferWith({ retry: options.retry ?? DEFAULT_RETRY, onRetry, ...(ctx.sleep ? { sleep: ctx.sleep } : {}) }, abort.signal),
       onLine: (raw) => {
         const line = redact(raw, ctx.credentials.secrets);
         output.push(line);
@@ -150,12 +163,23 @@ export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOpti
   return { ok, interrupted, results: ordered };
 }
 
+/** What the registry holds before anything runs; a registry that refuses stops the run here. */
+async function registryState(plan: BuildPlan, ctx: RunContext): Promise<RegistryState> {
+  try {
+    return await readRegistryState(plan, ctx.registry, ctx.signal);
+  } catch (error) {
+    if (!(error instanceof EngineError) || /nothing was moved$/.test(error.message)) throw error;
+    throw new EngineError(`${redact(error.message, ctx.credentials.secrets)}; nothing was built or pushed`, { hint: error.hint });
+  }
+}
+
 /** Lines of output kept per step for the failure report. */
 const TAIL = 30;
 
 /** Before anything is built: the registries we will push to accept our credentials. */
 async function checkPushCredentials(plan: BuildPlan, ctx: RunContext): Promise<void> {
-  const registries = new Set(plan.steps.flatMap((step) => (step.kind === 'push' ? [registryOf(step.image)] : [])));
+  // The engine's pushes; writes through the registry's API authenticate on their own, before anything moves.
+  const registries = new Set(plan.steps.flatMap((step) => (step.kind === 'push' && step.source === null ? [registryOf(step.image)] : [])));
   for (const registry of registries) {
     const auth = ctx.credentials.forRegistry(registry);
     if (auth === null) continue;

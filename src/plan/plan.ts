@@ -10,7 +10,9 @@ import { formatImageRef, imageRef, parseImageRef, type ImageRef } from '../model
 import { checkOverrides, layerOverrides, parseOverrides, renderOverrides, type OverrideLayer, type Overrides } from '../model/overrides.js';
 import { applyFlavor, flavorSuffix, type Flavor } from './flavor.js';
 import { indexInputs, serviceInputs, type InputSources } from './inputs.js';
+import { buildKey, keyRefOf, type KeyBase } from './keys.js';
 import { ociLabels, type LabelRevision } from './labels.js';
+import { keySteps, LATEST_ONLY, publishedRef, publishSteps } from './publish.js';
 import { renderDockerfile, type BaseEdit } from './render.js';
 import { selectServices } from './select.js';
 import {
@@ -20,9 +22,10 @@ import {
   type PlanStep,
   type PullPolicy,
   type PullStep,
-  type PushStep,
-  type TagStep,
+  type ReuseFrom,
 } from './types.js';
+
+export { publishedRef } from './publish.js';
 
 export type BuildCommand = 'build' | 'test' | 'pkg' | 'push';
 
@@ -54,16 +57,20 @@ export interface PlanOptions {
    * earlier wave pushed), and publish the `<svc>:build` images.
    */
   readonly parents?: 'local' | 'published';
+  /** push: publish only the immutable refs (key, sha); `promote` moves the others. */
+  readonly stage?: boolean;
+  /** Where a build may be found already built; default `registry` for push, else `local`. */
+  readonly reuse?: ReuseFrom;
+  /**
+   * Registry digests of images from elsewhere, resolved before planning (`--pull always`), by
+   * reference as written: they join the build keys, and the Dockerfile is pinned to them.
+   */
+  readonly baseDigests?: ReadonlyMap<string, string>;
 }
 
 /** The local tag each command gives a service's image: `nginx:test`, `nginx:test-devstack`. */
 export function localTag(command: BuildCommand, service: string, flavor: Flavor = 'plain'): ImageRef {
   return imageRef(service, `${command === 'build' ? 'build' : command === 'test' ? 'test' : 'latest'}${flavorSuffix(flavor)}`);
-}
-
-/** Where a service is published: `[<registry>/]<namespace>/<svc>:<tag>`. */
-export function publishedRef(options: Pick<PlanOptions, 'namespace' | 'registry'>, service: string, tag = 'latest'): ImageRef {
-  return imageRef(`${options.namespace}/${service}`, tag, options.registry);
 }
 
 export function planBuild(checkout: Checkout, command: BuildCommand, requested: readonly string[], options: PlanOptions): BuildPlan {
@@ -74,23 +81,41 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
   const builtAs: BuildCommand = onPublished ? 'build' : command;
   const order = onPublished ? [...selected].sort() : buildWaves(checkout, withAncestors(checkout, selected)).flat();
   const pulls = new Map<string, PullStep>();
-  const builds: BuildStep[] = [];
+  const builds = new Map<string, BuildStep>();
+  // A push: each build's key tag and push right after it.
+  const pushing: PlanStep[] = [];
   const index = options.inputs ? indexInputs(checkout, options.inputs) : null;
   const flavor = options.flavor ?? 'plain';
+  const reuse = options.reuse ?? (command === 'push' ? 'registry' : 'local');
   for (const name of order) {
     const service = checkout.services.get(name) as Service;
     const needs: string[] = [];
     const edits: BaseEdit[] = [];
+    const keyBases: KeyBase[] = [];
+    const fetch: ImageRef[] = [];
     for (const base of service.bases) {
-      if (base.parent !== null && !onPublished) {
-        const ref = localTag(command, base.parent, flavor);
-        edits.push({ base, ref });
-        needs.push(buildId(base.parent));
+      const instruction = base.instruction === 'FROM' ? 'FROM' : 'COPY';
+      const parent = base.parent !== null && !onPublished ? builds.get(base.parent) : undefined;
+      if (parent !== undefined) {
+        keyBases.push({ instruction, kind: 'service', service: parent.service, key: parent.key ?? '' });
+        // A push builds on the parent's key ref, never on a tag someone may be moving: this
+        // run's build of it, or the registry's when it was built before (pulled if missing).
+        if (command === 'push' && parent.keyRef !== null) {
+          edits.push({ base, ref: parent.keyRef });
+          if (!fetch.some((ref) => formatImageRef(ref) === formatImageRef(parent.keyRef as ImageRef))) fetch.push(parent.keyRef);
+          needs.push(`tag ${formatImageRef(parent.keyRef)}`);
+        } else {
+          edits.push({ base, ref: parent.tag });
+          needs.push(parent.id);
+        }
         continue;
       }
       const written = resolvedRef(service, base);
       // build: a parent is the published image, wherever this run publishes to.
-      const ref = base.parent !== null ? { ...publishedRef(options, base.parent), tag: written.tag, digest: written.digest } : written;
+      const named = base.parent !== null ? { ...publishedRef(options, base.parent), tag: written.tag, digest: written.digest } : written;
+      const resolved = named.digest === null ? options.baseDigests?.get(formatImageRef(named)) : undefined;
+      const ref = resolved === undefined ? named : { ...named, digest: resolved };
+      keyBases.push({ instruction, kind: 'image', image: formatImageRef(ref) });
       if (formatImageRef(ref) !== formatImageRef(written)) edits.push({ base, ref });
       const policy = pullPolicy(options.pull, builtAs, base);
       if (policy !== null) {
@@ -108,7 +133,9 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
     const userLabels = options.labels ?? {};
     const cacheFrom = cacheSources(options.cacheFrom ?? [], name);
     for (const ref of cacheFrom) needs.push(addPull(pulls, ref, 'always', true).id);
-    builds.push({
+    const inputs = index ? serviceInputs(index, service, content, { buildArgs: options.buildArgs, flavor, labels: userLabels, files: overrides?.files ?? {} }) : null;
+    const key = inputs ? buildKey(inputs, applyFlavor(service.dockerfile, service.dockerfile.text, flavor), keyBases) : null;
+    const step: BuildStep = {
       kind: 'build',
       id: buildId(name),
       needs: unique(needs),
@@ -125,11 +152,18 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
       labels: { ...ociLabels(name, options.revision ?? {}), ...userLabels },
       cacheFrom,
       overrides: overrides?.values ?? null,
-      inputs: index ? serviceInputs(index, service, content, { buildArgs: options.buildArgs, flavor, labels: userLabels, files: overrides?.files ?? {} }) : null,
-    });
+      inputs,
+      key,
+      keyRef: key === null ? null : keyRefOf(options, name, key),
+      reuse,
+      fetch,
+    };
+    builds.set(name, step);
+    if (command === 'push') pushing.push(step, ...keySteps(step));
   }
-  const steps: PlanStep[] = [...pulls.values(), ...builds];
-  if (command === 'push') steps.push(...publishSteps(selected, options, builtAs));
+  if (command !== 'push') return { version: PLAN_VERSION, command, root: checkout.root, steps: [...pulls.values(), ...builds.values()] };
+  const publish = { namespace: options.namespace, registry: options.registry, flavor, tags: options.publishTags ?? LATEST_ONLY, stage: options.stage ?? false };
+  const steps: PlanStep[] = [...pulls.values(), ...pushing, ...publishSteps([...builds.values()], selected, publish)];
   return { version: PLAN_VERSION, command, root: checkout.root, steps };
 }
 
@@ -150,36 +184,6 @@ function layered(
   }
   const values = layerOverrides(own, layers);
   return { values, files: { [service.overrides.path]: renderOverrides(service.overrides.path, values, layers) } };
-}
-
-/** push: tag every requested service for the registry, then push; parents are not pushed. */
-function publishSteps(selected: readonly string[], options: PlanOptions, builtAs: BuildCommand): PlanStep[] {
-  // All or nothing: every tag waits for every build; every versioned push for every tag;
-  // `latest` moves only once every versioned ref of every image is pushed.
-  const names = [...selected].sort();
-  const tagList = options.publishTags ?? [{ tag: 'latest', kind: 'latest' as const }];
-  const allBuilds = names.map(buildId);
-  const tags: TagStep[] = [];
-  const versioned: PushStep[] = [];
-  const latest: PushStep[] = [];
-  for (const name of names) {
-    // An image's first push uploads its layers; its other refs wait for it and only add a
-    // manifest. Pushes of one image to one repository side by side race in the registry
-    // ("blob unknown") and upload the same layers twice.
-    let first: string | null = null;
-    for (const { tag: t, kind } of tagList) {
-      // The flavors never share a published tag either: latest, latest-devstack.
-      const target = publishedRef(options, name, `${t}${flavorSuffix(options.flavor ?? 'plain')}`);
-      const tag: TagStep = { kind: 'tag', id: `tag ${formatImageRef(target)}`, needs: allBuilds, source: localTag(builtAs, name, options.flavor), target };
-      tags.push(tag);
-      const id = `push ${formatImageRef(target)}`;
-      (kind === 'latest' ? latest : versioned).push({ kind: 'push', id, needs: first === null ? [tag.id] : [tag.id, first], service: name, image: target });
-      first ??= id;
-    }
-  }
-  const versionedIds = versioned.map((push) => push.id);
-  const barrier = latest.map((push) => ({ ...push, needs: [...push.needs, ...versionedIds] }));
-  return [...tags, ...versioned, ...barrier];
 }
 
 /**

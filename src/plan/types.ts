@@ -4,10 +4,11 @@
 
 import type { ImageRef } from '../model/image-ref.js';
 import type { Flavor } from './flavor.js';
+import type { ReleaseRange } from './tags.js';
 
 export const PLAN_VERSION = 1;
 
-export type Command = 'build' | 'test' | 'pkg' | 'push' | 'pull';
+export type Command = 'build' | 'test' | 'pkg' | 'push' | 'pull' | 'promote';
 
 export type PullPolicy = 'always' | 'missing';
 
@@ -26,6 +27,12 @@ export interface PullStep extends StepBase {
   /** A cache source (--cache-from): when the registry lacks it, the builds go on without it. */
   readonly optional: boolean;
 }
+
+/**
+ * Where a build may find its image already built: `local`, an image on the engine carrying the
+ * step's input hash; `registry`, also the registry's `key-<key>` ref (asked first for a push).
+ */
+export type ReuseFrom = 'local' | 'registry';
 
 export interface BuildStep extends StepBase {
   readonly kind: 'build';
@@ -56,6 +63,20 @@ export interface BuildStep extends StepBase {
   readonly overrides: Readonly<Record<string, unknown>> | null;
   /** What the build reads from the checkout, digested; null when the plan was made without file digests. */
   readonly inputs: BuildInputs | null;
+  /**
+   * The build key (`sha256:<hex>`): its inputs and the keys of the parents it builds on, or the
+   * references (and resolved digests) of the images from elsewhere. The same on every machine
+   * for the same checkout and options; null without inputs.
+   */
+  readonly key: string | null;
+  /** `[<registry>/]<namespace>/<svc>:key-<16 hex of the key>`: where the registry keeps this build. */
+  readonly keyRef: ImageRef | null;
+  readonly reuse: ReuseFrom;
+  /**
+   * Parents' key refs a push builds on, pulled only when this build has to run and the engine
+   * lacks them: a build the registry already holds needs none of its parents' layers.
+   */
+  readonly fetch: readonly ImageRef[];
 }
 
 /**
@@ -78,6 +99,15 @@ export interface PushStep extends StepBase {
   readonly kind: 'push';
   readonly service: string;
   readonly image: ImageRef;
+  /**
+   * null: the engine pushes the local tag `image` (its layers). Else the registry gets `image`
+   * written from this ref's manifest (same repository): no layer moves.
+   */
+  readonly source: ImageRef | null;
+  /** A floating release ref (`1`, `1.2`, `latest` of a release): moves only to the highest release. */
+  readonly follows: ReleaseRange | null;
+  /** Immutable (a key or sha ref) or mutable (branch, git tag, semver, latest). */
+  readonly mutable: boolean;
 }
 
 export type PlanStep = PullStep | BuildStep | TagStep | PushStep;

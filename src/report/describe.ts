@@ -17,7 +17,9 @@ export function describeStep(step: PlanStep): string {
     case 'tag':
       return `tag ${formatImageRef(step.source)} as ${formatImageRef(step.target)}`;
     case 'push':
-      return `push ${formatImageRef(step.image)}`;
+      return step.source === null
+        ? `push ${formatImageRef(step.image)}`
+        : `push ${formatImageRef(step.image)} (written from ${step.source.tag ?? formatImageRef(step.source)}, no layers)${step.follows ? ' if it is the highest release' : ''}`;
   }
 }
 
@@ -49,6 +51,10 @@ export function statusWord(status: StepStatus, kind: PlanStep['kind']): string {
       return 'present';
     case 'up-to-date':
       return 'up to date';
+    case 'reused':
+      return 'in the registry';
+    case 'kept':
+      return 'kept';
     case 'failed':
       return 'FAILED';
     default:

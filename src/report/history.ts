@@ -81,7 +81,7 @@ export function createHistoryRecorder(options: HistoryOptions): HistoryRecorder 
         const { step } = event.result;
         if (step.kind !== 'build') break;
         // Nothing was built, so there is no log worth keeping.
-        const keep = event.result.status !== 'up-to-date' && event.result.status !== 'skipped';
+        const keep = event.result.status !== 'up-to-date' && event.result.status !== 'skipped' && event.result.status !== 'reused';
         const opened = logs.get(step.id) ?? (keep && started.has(step.id) ? openLog(step.id, step.service) : undefined);
         const startedAt = started.get(step.id);
         logs.delete(step.id);
@@ -140,6 +140,9 @@ function outcome(result: StepResult): BuildOutcome {
     case 'up-to-date':
     case 'present':
       return 'up-to-date';
+    case 'reused':
+    case 'kept':
+      return 'reused';
     case 'cancelled':
       return result.reason === 'interrupted' ? 'interrupted' : 'cancelled';
     case 'failed':

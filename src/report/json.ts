@@ -53,12 +53,24 @@ export function stepToJson(step: PlanStep): Record<string, unknown> {
         ...(step.cacheFrom.length > 0 ? { cacheFrom: step.cacheFrom.map(formatImageRef) } : {}),
         ...(step.overrides ? { overrides: { ...step.overrides } } : {}),
         ...(step.inputs ? { inputs: step.inputs.digest } : {}),
+        ...(step.key ? { key: step.key } : {}),
+        ...(step.keyRef ? { keyRef: formatImageRef(step.keyRef) } : {}),
+        reuse: step.reuse,
+        ...(step.fetch.length > 0 ? { fetch: step.fetch.map(formatImageRef) } : {}),
         ...tail,
       };
     case 'tag':
       return { action: 'tag', source: formatImageRef(step.source), target: formatImageRef(step.target), ...tail };
     case 'push':
-      return { action: 'push', image: formatImageRef(step.image), service: step.service, ...tail };
+      return {
+        action: 'push',
+        image: formatImageRef(step.image),
+        service: step.service,
+        ...(step.source ? { from: formatImageRef(step.source) } : {}),
+        mutable: step.mutable,
+        ...(step.follows ? { follows: `highest ${step.follows.range === 'all' ? 'release' : `${step.follows.version.major}${step.follows.range === 'minor' ? `.${step.follows.version.minor}` : ''}.x release`}` } : {}),
+        ...tail,
+      };
   }
 }
 
@@ -97,27 +109,39 @@ export function eventToJson(event: RunEvent): Record<string, unknown> {
 export interface Summary {
   built: string[];
   upToDate: string[];
+  /** Services whose build the registry already held under its key: nothing built. */
+  reused: string[];
   failed: string[];
   skipped: string[];
   pulled: string[];
   pushed: string[];
   /** push: refs the plan would push that did not reach the registry. */
   notPushed: string[];
+  /** Floating release refs (`1`, `latest`) kept where they were: a higher release holds them. */
+  kept: string[];
+  /** The build key refs in the registry after the run (pushed, or there already). */
+  keys: string[];
 }
 
 /** Service names by what happened to their build, and the images pulled and pushed. */
 export function summarize(results: readonly StepResult[]): Summary {
-  const summary: Summary = { built: [], upToDate: [], failed: [], skipped: [], pulled: [], pushed: [], notPushed: [] };
+  const summary: Summary = { built: [], upToDate: [], reused: [], failed: [], skipped: [], pulled: [], pushed: [], notPushed: [], kept: [], keys: [] };
   for (const { step, status } of results) {
     if (step.kind === 'build') {
       if (status === 'done') summary.built.push(step.service);
       else if (status === 'up-to-date' || status === 'present') summary.upToDate.push(step.service);
+      else if (status === 'reused') summary.reused.push(step.service);
       else if (status === 'failed') summary.failed.push(step.service);
       else summary.skipped.push(step.service);
     } else if (step.kind === 'pull' && status === 'done') {
       summary.pulled.push(formatImageRef(step.image));
+    } else if (step.kind === 'push' && step.source === null) {
+      if (status === 'done' || status === 'reused') summary.keys.push(formatImageRef(step.image));
+      else if (status === 'failed' && !summary.failed.includes(step.service)) summary.failed.push(step.service);
     } else if (step.kind === 'push' && status === 'done') {
       summary.pushed.push(formatImageRef(step.image));
+    } else if (step.kind === 'push' && status === 'kept') {
+      summary.kept.push(formatImageRef(step.image));
     } else if (step.kind === 'push') {
       summary.notPushed.push(formatImageRef(step.image));
       if (status === 'failed' && !summary.failed.includes(step.service)) summary.failed.push(step.service);

@@ -14,6 +14,19 @@ export interface PublishedImage {
   /** The manifest digest the registry answered (the same for every ref of one image). */
   readonly digest: string | null;
   readonly refs: readonly string[];
+  /** The build key ref the refs were written from (pushed by this run or found in the registry). */
+  readonly key?: string;
+}
+
+/** A ref the run meant to write from a key ref and did not: what `promote --resume` writes. */
+export interface PendingRef {
+  readonly service: string;
+  readonly ref: string;
+  readonly from: string;
+  readonly mutable: boolean;
+  readonly latest: boolean;
+  /** A floating release ref: the release it follows, and the range (`1.2.x`: minor). */
+  readonly follows?: { readonly version: string; readonly range: 'major' | 'minor' | 'all' };
 }
 
 export interface PublishOutcome {
@@ -22,24 +35,52 @@ export interface PublishOutcome {
   readonly images: readonly PublishedImage[];
   /** Refs the plan would push that are not (or not known to be) in the registry. */
   readonly notPushed: readonly string[];
+  /** Floating release refs left where they were, and why. */
+  readonly kept: readonly { readonly ref: string; readonly reason: string }[];
+  /** Of notPushed, those a rerun can write from a key ref already in the registry. */
+  readonly pending: readonly PendingRef[];
 }
 
+const LANDED = new Set(['done', 'reused']);
+
 export function publishOutcome(results: readonly StepResult[]): PublishOutcome {
-  const images = new Map<string, { service: string; digest: string | null; refs: string[] }>();
+  const images = new Map<string, { service: string; digest: string | null; refs: string[]; key?: string }>();
+  const image = (service: string) => {
+    const known = images.get(service) ?? { service, digest: null, refs: [] };
+    images.set(service, known);
+    return known;
+  };
   const notPushed: string[] = [];
-  for (const { step, status, digest } of results) {
+  const kept: { ref: string; reason: string }[] = [];
+  const pending: PendingRef[] = [];
+  for (const { step, status, digest, reason } of results) {
     if (step.kind !== 'push') continue;
     const ref = formatImageRef(step.image);
-    if (status !== 'done') {
-      notPushed.push(ref);
+    if (step.source === null) {
+      // The key ref: the image itself, which every other ref is written from.
+      if (LANDED.has(status)) {
+        const entry = image(step.service);
+        entry.key = ref;
+        entry.digest ??= digest ?? null;
+      }
       continue;
     }
-    const image = images.get(step.service) ?? { service: step.service, digest: null, refs: [] };
-    image.refs.push(ref);
-    image.digest ??= digest ?? null;
-    images.set(step.service, image);
+    if (status === 'kept') {
+      kept.push({ ref, reason: reason ?? 'kept' });
+      continue;
+    }
+    if (status !== 'done') {
+      notPushed.push(ref);
+      const follows = step.follows ? { version: `${step.follows.version.major}.${step.follows.version.minor}.${step.follows.version.patch}`, range: step.follows.range } : undefined;
+      pending.push({ service: step.service, ref, from: formatImageRef(step.source), mutable: step.mutable, latest: /:latest(-[a-z]+)?$/.test(ref), ...(follows ? { follows } : {}) });
+      continue;
+    }
+    const entry = image(step.service);
+    entry.key ??= formatImageRef(step.source);
+    entry.refs.push(ref);
+    entry.digest ??= digest ?? null;
   }
-  return { complete: notPushed.length === 0, images: [...images.values()], notPushed };
+  return { complete: notPushed.length === 0, images: [...images.values()], notPushed, kept, pending };
 }
 
 /** The `--manifest` file. */

@@ -11,17 +11,23 @@ export interface StatusEntry {
   readonly changed: readonly string[];
   readonly imageId: string | null;
   readonly last: { at: string; durationMs: number; status: string; imageId: string | null; command: string } | null;
+  /** The build key of the service's current inputs (src/plan/keys.ts). */
+  readonly key: string | null;
+  /** With --registry-check: whether the registry holds the current key's ref (`key-<16 hex>`). */
+  readonly registry?: { readonly ref: string; readonly present: boolean };
 }
 
 const STATE_WORDS: Record<ServiceState, string> = { built: 'built', 'not-built': 'not built', modified: 'modified' };
 
 export function formatStatusText(entries: readonly StatusEntry[]): string {
+  const checked = entries.some((entry) => entry.registry !== undefined);
   const rows = entries.map((entry) => [
     entry.service,
     STATE_WORDS[entry.state],
     entry.imageId ? shortId(entry.imageId) : '-',
+    ...(checked ? [entry.registry === undefined ? '-' : entry.registry.present ? 'has this key' : 'lacks this key'] : []),
     entry.last ? `${entry.last.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')} ${entry.last.status} in ${formatDuration(entry.last.durationMs)}` : '-',
     entry.changed.join(', '),
   ]);
-  return table([['SERVICE', 'STATE', 'IMAGE', 'LAST BUILD', 'CHANGED'], ...rows]);
+  return table([['SERVICE', 'STATE', 'IMAGE', ...(checked ? ['REGISTRY'] : []), 'LAST BUILD', 'CHANGED'], ...rows]);
 }

@@ -29,8 +29,10 @@ export function createSummaryRenderer(): SummaryRenderer {
       [
         [summary.built.length, 'built'],
         [summary.upToDate.length, 'up to date'],
+        [summary.reused.length, 'reused from the registry'],
         [summary.pulled.length, 'pulled'],
         [summary.pushed.length, 'pushed'],
+        [summary.kept.length, 'kept (a higher release holds them)'],
         [summary.failed.length, 'failed'],
         [summary.skipped.length, 'skipped'],
       ] as const

@@ -61,8 +61,11 @@ test('--dry-run --json plans need no engine (the engine address here does not ex
     assert.is(code, 0, stderr);
     golden(`legacy-${command}-plan.json`, stdout);
   }
-  const pushed = JSON.parse((await dockmk('push', 'xqueue', '--dry-run', '--json', '--registry', 'localhost:5000')).stdout) as { steps: { action: string }[] };
-  assert.equal(pushed.steps.map((step) => step.action).slice(-2), ['tag', 'push']);
+  const pushed = JSON.parse((await dockmk('push', 'xqueue', '--dry-run', '--json', '--registry', 'localhost:5000')).stdout) as { steps: { action: string; image?: string; from?: string }[] };
+  assert.equal(pushed.steps.map((step) => step.action).slice(-3), ['tag', 'push', 'push']);
+  const [key, latest] = pushed.steps.slice(-2);
+  assert.match(key?.image ?? '', /^localhost:5000\/edxops\/xqueue:key-[0-9a-f]{16}$/);
+  assert.equal([latest?.image, latest?.from], ['localhost:5000/edxops/xqueue:latest', key?.image]);
 });
 
 test('text dry run lists numbered steps', async () => {

@@ -27,6 +27,8 @@ export class RecordingEngine implements Engine {
   readonly held = new Map<string, () => void>();
   private readonly holds = new Set<string>();
   rejectAuth: string | null = null;
+  /** Where pushes land, when a test gives one. */
+  registry: { store(ref: ImageRef, digest: string): void } | null = null;
   running = 0;
   maxRunning = 0;
   private counter = 0;
@@ -83,6 +85,7 @@ export class RecordingEngine implements Engine {
 
   async push(ref: ImageRef, auth: RegistryAuth | null, options: CallOptions): Promise<{ digest: string | null }> {
     this.record('push', ref, options, auth);
+    this.registry?.store(ref, 'sha256:digest');
     return { digest: 'sha256:digest' };
   }
 

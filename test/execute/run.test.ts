@@ -12,6 +12,7 @@ import { planBuild } from '../../src/plan/plan.js';
 import { createPlainReporter } from '../../src/report/plain.js';
 import { fixturePath, loadCheckout, memoryCheckout, PLAN_OPTIONS, planOptionsFor } from '../helpers.js';
 import { RecordingEngine } from './fake-engine.js';
+import { FakeRegistry } from './fake-registry.js';
 
 const LEGACY = fixturePath('legacy-config');
 const emptyContext = async (root: string): Promise<ContextListing> => ({ root, entries: [], dockerignore: null, bytes: 0 });
@@ -27,6 +28,7 @@ function context(engine: RecordingEngine, events: RunEvent[], credentials = load
   let clock = 0;
   return {
     engine,
+    registry: new FakeRegistry(),
     credentials,
     emit: (event) => events.push(event),
     signal: new AbortController().signal,
@@ -73,11 +75,14 @@ test('fail-fast: a failed build stops the run, later steps are reported skipped'
   const events: RunEvent[] = [];
   const result = await runPlan(plan, context(engine, events));
   assert.not.ok(result.ok);
-  assert.equal(result.results.map((r) => [r.step.id, r.status]), [
+  assert.equal(result.results.map((r) => [r.step.id.replace(/:key-[0-9a-f]{16}$/, ':key-…'), r.status]), [
     ['pull debian:bookworm', 'done'],
     ['build base', 'failed'],
+    ['tag 127.0.0.1:5055/edxops/base:key-…', 'skipped'],
+    ['push 127.0.0.1:5055/edxops/base:key-…', 'skipped'],
     ['build app', 'skipped'],
-    ['tag 127.0.0.1:5055/edxops/app:latest', 'skipped'],
+    ['tag 127.0.0.1:5055/edxops/app:key-…', 'skipped'],
+    ['push 127.0.0.1:5055/edxops/app:key-…', 'skipped'],
     ['push 127.0.0.1:5055/edxops/app:latest', 'skipped'],
   ]);
   assert.not.ok(engine.calls.some((call) => call.op === 'tag' || call.op === 'push'), 'nothing tagged or pushed');

@@ -9,6 +9,7 @@ import { planBuild } from '../../src/plan/plan.js';
 import type { BuildPlan } from '../../src/plan/types.js';
 import { memoryCheckout, PLAN_OPTIONS } from '../helpers.js';
 import { RecordingEngine } from './fake-engine.js';
+import { FakeRegistry } from './fake-registry.js';
 
 // base → mid → leaf; base → side; lone (no parent here).
 const checkout = memoryCheckout({
@@ -29,6 +30,7 @@ function start(engine: RecordingEngine, options: Partial<RunOptions> = {}, plan_
     plan_,
     {
       engine,
+      registry: new FakeRegistry(),
       credentials: loadCredentials('/nonexistent'),
       emit: (event) => events.push(event),
       signal: controller.signal,

@@ -12,6 +12,8 @@ const OPTIONS = PLAN_OPTIONS;
 
 const builds = (plan: BuildPlan) => plan.steps.filter((step): step is BuildStep => step.kind === 'build');
 const ids = (plan: BuildPlan) => plan.steps.map((step) => step.id);
+/** Step ids with each build key shortened to `key-…`: the keys are tested in test/plan/keys.test.ts. */
+const shapes = (plan: BuildPlan) => ids(plan).map((id) => id.replace(/:key-[0-9a-f]{16}$/, ':key-…'));
 
 /** Every step's needs come earlier; every service is built once; parents before children. */
 function assertWellFormed(plan: BuildPlan, checkout: Checkout): void {
@@ -91,10 +93,11 @@ test('build publishing to GHCR under another namespace takes FROM edxops/X from 
 test('push --parents published: a CI wave builds on the published parents and publishes the <svc>:build images', async () => {
   const { config, checkout } = await loadCheckout(LEGACY, { registry: '127.0.0.1:5055' });
   const plan = planBuild(checkout, 'push', ['forum'], { ...planOptionsFor(config), parents: 'published' });
-  assert.equal(ids(plan), [
+  assert.equal(shapes(plan), [
     'pull 127.0.0.1:5055/edxops/xenial-common:latest',
     'build forum',
-    'tag 127.0.0.1:5055/edxops/forum:latest',
+    'tag 127.0.0.1:5055/edxops/forum:key-…',
+    'push 127.0.0.1:5055/edxops/forum:key-…',
     'push 127.0.0.1:5055/edxops/forum:latest',
   ]);
   assert.equal(builds(plan).map((step) => formatImageRef(step.tag)), ['forum:build']);
@@ -111,22 +114,38 @@ test('build against a private registry resolves published parents there', async 
   assert.match(builds(plan)[0]?.content ?? '', /^FROM registry\.example\.com:5000\/edxops\/xenial-common:latest$/m);
 });
 
-test('push: pkg, then tag and push only the requested services, after every build', async () => {
+test('push: every build goes up under its key ref, children build on it; only the requested services are published, after every key', async () => {
   const { config, checkout } = await loadCheckout(LEGACY, { registry: '127.0.0.1:5055', namespace: 'edxops' });
   const plan = planBuild(checkout, 'push', ['xqueue', 'forum'], planOptionsFor(config));
   assertWellFormed(plan, checkout);
-  assert.equal(ids(plan), [
+  assert.equal(shapes(plan), [
     'pull ubuntu:focal',
     'pull ubuntu:xenial',
     'build focal-common',
+    'tag 127.0.0.1:5055/edxops/focal-common:key-…',
+    'push 127.0.0.1:5055/edxops/focal-common:key-…',
     'build xenial-common',
+    'tag 127.0.0.1:5055/edxops/xenial-common:key-…',
+    'push 127.0.0.1:5055/edxops/xenial-common:key-…',
     'build forum',
+    'tag 127.0.0.1:5055/edxops/forum:key-…',
+    'push 127.0.0.1:5055/edxops/forum:key-…',
     'build xqueue',
-    'tag 127.0.0.1:5055/edxops/forum:latest',
-    'tag 127.0.0.1:5055/edxops/xqueue:latest',
+    'tag 127.0.0.1:5055/edxops/xqueue:key-…',
+    'push 127.0.0.1:5055/edxops/xqueue:key-…',
     'push 127.0.0.1:5055/edxops/forum:latest',
     'push 127.0.0.1:5055/edxops/xqueue:latest',
   ]);
+  const forum = builds(plan).find((step) => step.service === 'forum');
+  const base = builds(plan).find((step) => step.service === 'xenial-common');
+  assert.equal(forum?.from.map(formatImageRef), [formatImageRef(base!.keyRef!)], 'forum builds FROM the key ref of its parent');
+  assert.equal(forum?.fetch.map(formatImageRef), [formatImageRef(base!.keyRef!)], 'pulled when forum has to build and the engine lacks it');
+  assert.ok(forum?.needs.includes(`tag ${formatImageRef(base!.keyRef!)}`), 'once the parent is built and tagged, or found in the registry');
+  const latest = plan.steps.filter((step) => step.kind === 'push' && step.source !== null);
+  for (const step of latest) {
+    assert.equal(step.kind === 'push' && step.source?.tag?.startsWith('key-'), true, `${step.id} is written from a key ref`);
+    for (const key of ['forum', 'xqueue']) assert.ok(step.needs.includes(`push ${formatImageRef(builds(plan).find((b) => b.service === key)!.keyRef!)}`), `${step.id} waits for ${key}'s key`);
+  }
 });
 
 test('--pull always and never', async () => {
@@ -219,9 +238,13 @@ test('--devstack: every flavor has its own tags, parents included; the plain fla
   assert.match(builds(plain)[1]?.content ?? '', /ansible-playbook --skip-tags=devstack:install/);
   assert.not.match(builds(devstack)[1]?.content ?? '', /--skip-tags=devstack:install/);
   const pkg = planBuild(checkout, 'push', ['edxapp'], { ...planOptionsFor(config), flavor: 'devstack' });
-  const tag = pkg.steps.find((step) => step.kind === 'tag');
+  const tag = pkg.steps.find((step) => step.kind === 'tag' && step.source.path === 'edxapp');
   assert.is(tag?.kind === 'tag' ? formatImageRef(tag.source) : null, 'edxapp:latest-devstack');
-  assert.is(tag?.kind === 'tag' ? formatImageRef(tag.target) : null, 'edxops/edxapp:latest-devstack');
+  const published = pkg.steps.filter((step) => step.kind === 'push' && step.source !== null).map((step) => step.id);
+  assert.equal(published, ['push edxops/edxapp:latest-devstack']);
+  const plainPush = planBuild(checkout, 'push', ['edxapp'], planOptionsFor(config));
+  const key = (plan: BuildPlan) => builds(plan).find((step) => step.service === 'edxapp')?.key;
+  assert.is.not(key(pkg), key(plainPush), 'the flavors never share a build key');
 });
 
 test('overrides layer over the services asked for, not over the parents built first', async () => {
