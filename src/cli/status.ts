@@ -2,6 +2,7 @@
 // is missing (not built), or was made from other inputs (modified: which ones), and its last
 // build from history.
 
+import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { readHistory, type BuildRecord } from '../discover/runs.js';
 import type { Engine } from '../execute/engine.js';
@@ -11,6 +12,7 @@ import { changedInputs, type ServiceState } from '../plan/changes.js';
 import { planBuild, type BuildCommand } from '../plan/plan.js';
 import { selectServices } from '../plan/select.js';
 import type { BuildStep } from '../plan/types.js';
+import { checkPageDir } from '../report/page.js';
 import { formatStatusText, type StatusEntry } from '../report/status.js';
 import { globalOptions, type GlobalArgs } from './options.js';
 import { openEngine, openSession, planOptions, readInputs, type Io } from './session.js';
@@ -18,6 +20,7 @@ import { openEngine, openSession, planOptions, readInputs, type Io } from './ses
 interface StatusArgs extends GlobalArgs {
   services?: string[];
   for: Exclude<BuildCommand, 'push'>;
+  html?: string;
 }
 
 export function statusCommand(io: Io) {
@@ -30,26 +33,40 @@ export function statusCommand(io: Io) {
           choices: ['test', 'pkg', 'build'] as const,
           default: 'test' as const,
           describe: 'Which images: <svc>:test, :latest (pkg) or :build',
+        })
+        .option('html', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'Also write the status page to DIR: index.html (one file, no network), status.json and the build logs',
         }),
     handler: async (args: StatusArgs): Promise<void> => {
+      const pageDir = args.html === undefined ? null : resolve(io.cwd, args.html);
+      if (pageDir !== null) checkPageDir(pageDir, '--html');
       const { config, checkout } = await openSession(args, io);
       const wanted = new Set(selectServices(checkout, args.services ?? [], config.paths.build));
-      const { inputs } = await readInputs(config, checkout);
+      const { listing, inputs } = await readInputs(config, checkout);
       const plan = planBuild(checkout, args.for, [...wanted], { ...planOptions(config), inputs, pull: 'never' });
       const engine = await openEngine(args.engine, io);
       await engine.ping(io.signal);
       const history = readHistory(config.stateDir);
       const entries: StatusEntry[] = [];
+      const steps: BuildStep[] = [];
       for (const step of plan.steps) {
         if (step.kind !== 'build' || !wanted.has(step.service)) continue;
+        steps.push(step);
         entries.push(await statusOf(step, engine, history));
       }
       io.stdout.write(args.json ? `${JSON.stringify(entries, null, 2)}\n` : formatStatusText(entries));
+      if (pageDir !== null) {
+        const { buildStatusPage } = await import('./status-page.js');
+        const page = await buildStatusPage({ config, checkout, steps, engine, listing, dir: pageDir, run: null, now: () => new Date() });
+        io.stderr.write(`status page: ${page.index}\n`);
+      }
     },
   };
 }
 
-async function statusOf(step: BuildStep, engine: Engine, history: readonly BuildRecord[]): Promise<StatusEntry> {
+export async function statusOf(step: BuildStep, engine: Engine, history: readonly BuildRecord[]): Promise<StatusEntry> {
   const tag = formatImageRef(step.tag);
   const { image, inputHash, baseIds } = await inputState(step, engine);
   const records = history.filter((record) => record.service === step.service && record.tag === tag);
