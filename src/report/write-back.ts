@@ -139,7 +139,7 @@ function shown(file: string, cwd: string): string {
 function replaceFile(file: string, text: string): void {
   const temporary = join(dirname(file), `.${basename(file)}.dockmk-${process.pid}.tmp`);
   try {
-    writeFileSync(temporary, text, { flag: 'wx' });
+    writeFileSync(temporary, text);
     chmodSync(temporary, statSync(file).mode & 0o7777);
     renameSync(temporary, file);
   } catch (error) {
@@ -163,6 +163,10 @@ async function gitTopLevel(dir: string, file: string): Promise<string> {
   const result = await git(dir, ['rev-parse', '--show-toplevel']);
   if (result.code !== 0) {
     throw new ConfigError(`--write-back-commit: ${file} is not in a git work tree`, { hint: 'leave out --write-back-commit, or keep the file in a git repository' });
+  }
+  const tracked = await git(dir, ['ls-files', '--error-unmatch', '--', basename(file)]);
+  if (tracked.code !== 0) {
+    throw new ConfigError(`--write-back-commit: ${file} is not tracked by git`, { hint: `add it first (git add ${basename(file)}), or leave out --write-back-commit` });
   }
   return result.stdout.trim();
 }
