@@ -95,7 +95,13 @@ const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#e15759', '#76b7b2
 export function durationChartSvg(points: readonly PageDuration[]): string {
   if (points.length === 0) return '<p class="empty">No build recorded yet: the chart fills as dockmk builds.</p>';
   const runs: string[] = [];
-  for (const point of points) if (!runs.includes(point.run)) runs.push(point.run);
+  const startOf = new Map<string, string>();
+  for (const point of points) {
+    if (!runs.includes(point.run)) runs.push(point.run);
+    if (!startOf.has(point.run)) startOf.set(point.run, point.at);
+  }
+  // `2026-12-01T10:06:55.014Z` → `12-01 10:06`
+  const when = (run: string | undefined): string => (startOf.get(run ?? '') ?? '').slice(5, 16).replace('T', ' ');
   const services = [...new Set(points.map((point) => point.service))].sort();
   const left = 52;
   const top = 12;
@@ -126,8 +132,8 @@ export function durationChartSvg(points: readonly PageDuration[]): string {
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${width}" height="${Math.max(height, top + 20 + services.length * 16)}" viewBox="0 0 ${width} ${Math.max(height, top + 20 + services.length * 16)}" role="img" aria-label="build durations over the recorded runs">`,
     ...ticks,
     `<line class="axis" x1="${left}" x2="${left + plotWidth}" y1="${top + plotHeight}" y2="${top + plotHeight}"/>`,
-    `<text class="tick" x="${left}" y="${top + plotHeight + 18}">${escapeXml(runs[0]?.slice(0, 10) ?? '')}</text>`,
-    `<text class="tick" x="${left + plotWidth}" y="${top + plotHeight + 18}" text-anchor="end">${escapeXml(runs.at(-1)?.slice(0, 10) ?? '')}</text>`,
+    `<text class="tick" x="${left}" y="${top + plotHeight + 18}">${escapeXml(when(runs[0]))}</text>`,
+    `<text class="tick" x="${left + plotWidth}" y="${top + plotHeight + 18}" text-anchor="end">${escapeXml(when(runs.at(-1)))}</text>`,
     `<text class="tick" x="${left + plotWidth / 2}" y="${top + plotHeight + 36}" text-anchor="middle">${runs.length} run${runs.length === 1 ? '' : 's'}, oldest to newest</text>`,
     ...series,
     '</svg>',
