@@ -70,6 +70,10 @@ function writeCheckout(): void {
   git('commit', '-q', '-m', 'Add the status page services');
 }
 
+// What the callbacks run inside the page use (test/ compiles without the DOM library).
+declare const document: { querySelector(selector: string): { getAttribute(name: string): string | null } | null };
+declare function getComputedStyle(element: unknown): { borderLeftColor: string; color: string };
+
 type PageState = { service: string; state: string; words: string; graph: string | null };
 
 if (!existsSync(CHROMIUM)) {
