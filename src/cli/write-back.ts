@@ -42,7 +42,7 @@ export interface WriteBackHook {
 /** Null without write-back targets; otherwise checks them all before anything is built. */
 export async function prepareWriteBack(plan: BuildPlan, config: Config, args: WriteBackArgs & { json?: boolean }, io: Io): Promise<WriteBackHook | null> {
   const given = args['write-back'] ?? [];
-  const targets: WriteBackTarget[] =
+  const listed: WriteBackTarget[] =
     given.length > 0
       ? given.map((spec) => {
           const target = parseWriteBack(spec);
@@ -50,7 +50,7 @@ export async function prepareWriteBack(plan: BuildPlan, config: Config, args: Wr
         })
       : config.writeBack.map((target) => ({ ...target, file: resolve(config.root, target.file) }));
   const flags = (['write-back-digest', 'write-back-create', 'write-back-commit'] as const).filter((flag) => args[flag] === true);
-  if (targets.length === 0) {
+  if (listed.length === 0) {
     if (flags.length > 0) throw new ConfigError(`--${flags[0]} needs --write-back FILE:KEY=SERVICE (or writeBack: in dockmk.yml)`);
     return null;
   }
@@ -67,6 +67,10 @@ export async function prepareWriteBack(plan: BuildPlan, config: Config, args: Wr
   };
   // What the plan pushes, as the outcome of a push where every step went through.
   const planned = publishOutcome(plan.steps.map((step): StepResult => ({ step, status: 'done', durationMs: 0 })));
+  // dockmk.yml names every service a release writes back; a push of some of them (a CI wave)
+  // writes theirs. A service named by --write-back must be pushed by this run.
+  const targets = given.length > 0 ? listed : listed.filter((target) => planned.images.some((image) => image.service === target.service));
+  if (targets.length === 0) return null;
   await checkWriteBack(targets, planned, options);
   const out = args.json ? io.stderr : io.stdout;
   return {

@@ -160,6 +160,17 @@ test('--dry-run prints the diff and writes nothing; a missing key fails before a
   assert.match(dry.stdout, /write-back \(dry run, nothing written\):/);
   assert.match(dry.stdout, /^\+  openedx: '.*\/wbapp-[0-9a-f]+:2\.3\.4'  # written back$/m);
   assert.is(readFileSync(configPath(f), 'utf8'), CONFIG);
+  // The same from writeBack: in dockmk.yml (files relative to the checkout), and with --json the diff goes to stderr.
+  writeFileSync(join(f.root, 'dockmk.yml'), `writeBack:\n  - instance/config.yml:images.worker=${APP}\n`);
+  try {
+    const configured = await dockmk(f, ['push', APP, '--dry-run', '--json']);
+    assert.is(configured.code, 0, seen(configured));
+    assert.match(configured.stderr, /^\+  worker: .*\/wbapp-[0-9a-f]+:2\.3\.4$/m);
+    assert.is((JSON.parse(configured.stdout) as { command: string }).command, 'push', 'stdout stays the plan as JSON');
+  } finally {
+    rmSync(join(f.root, 'dockmk.yml'));
+  }
+  assert.is(readFileSync(configPath(f), 'utf8'), CONFIG);
 
   const missing = await dockmk(f, ['push', APP, '--json', '--write-back', `instance/config.yml:images.notes=${APP}`]);
   assert.is(missing.code, 2, seen(missing));
