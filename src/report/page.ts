@@ -115,7 +115,8 @@ export function writeStatusPage(dir: string, data: StatusPageData, stateDir: str
       builds: service.builds.map((build) => ({ ...build, source: null, log: kept(build) ? build.log : null, raw: kept(build) ? build.raw : null })),
     })),
   };
-  replace(join(dir, 'status.json'), `${JSON.stringify(publicData, null, 2)}\n`);
+  // `source` is where the log lies in the state directory: of no use beside the page.
+  replace(join(dir, 'status.json'), `${JSON.stringify(publicData, (key, value: unknown) => (key === 'source' ? undefined : value), 2)}\n`);
   const counts = (['built', 'modified', 'not-built'] as const).map((state) => ({
     class: state,
     words: STATE_WORDS[state],

@@ -19,7 +19,7 @@ const CHAR_WIDTH = 7.4;
 const MARGIN = 12;
 
 /** Layers by longest path from a root; inside a layer, by the mean position of the parents (one sweep). */
-export function layoutGraph(graph: Graph): { id: string; label: string; kind: string; layer: number; x: number; y: number; width: number }[] {
+export function layoutGraph(graph: Graph, maxWidth = 1400): { id: string; label: string; kind: string; layer: number; x: number; y: number; width: number }[] {
   const parents = new Map<string, string[]>();
   for (const edge of graph.edges) parents.set(edge.to, [...(parents.get(edge.to) ?? []), edge.from]);
   const layer = new Map<string, number>();
@@ -37,6 +37,8 @@ export function layoutGraph(graph: Graph): { id: string; label: string; kind: st
   for (const node of graph.nodes) (rows[layer.get(node.id) ?? 0] ??= []).push(node);
   const position = new Map<string, number>();
   const placed: { id: string; label: string; kind: string; layer: number; x: number; y: number; width: number }[] = [];
+  // A layer wider than the page wraps onto more lines; every line of a layer comes before the next layer's.
+  let line = 0;
   rows.forEach((row = [], index) => {
     const centre = (id: string): number => {
       const xs = (parents.get(id) ?? []).map((parent) => position.get(parent)).filter((x): x is number => x !== undefined);
@@ -46,10 +48,15 @@ export function layoutGraph(graph: Graph): { id: string; label: string; kind: st
     let x = MARGIN;
     for (const node of ordered) {
       const width = Math.max(70, Math.round(node.label.length * CHAR_WIDTH + 20));
-      placed.push({ id: node.id, label: node.label, kind: node.kind, layer: index, x, y: MARGIN + index * (NODE_HEIGHT + ROW_GAP), width });
+      if (x > MARGIN && x + width > maxWidth) {
+        line += 1;
+        x = MARGIN;
+      }
+      placed.push({ id: node.id, label: node.label, kind: node.kind, layer: index, x, y: MARGIN + line * (NODE_HEIGHT + ROW_GAP), width });
       position.set(node.id, x + width / 2);
       x += width + COLUMN_GAP;
     }
+    line += 1;
   });
   return placed;
 }
