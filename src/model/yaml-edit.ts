@@ -99,8 +99,9 @@ function editOne(text: string, file: string, edit: YamlEdit, options: YamlEditOp
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null)) {
     if (!options.create) throw missingKey(file, 1, key, edit.path[0] as string, []);
-    const prefix = text === '' || text.endsWith('\n') ? text : `${text}\n`;
-    const next = `${prefix}${blockLines(edit.path, edit.value, '')}\n`;
+    const newline = lineBreak(text);
+    const prefix = text === '' || text.endsWith('\n') ? text : `${text}${newline}`;
+    const next = `${prefix}${blockLines(edit.path, edit.value, '', newline)}${newline}`;
     return checked(text, next, file, edit, null, true);
   }
   if (!isMap(root)) {
@@ -202,18 +203,24 @@ function insertKey(text: string, map: YAMLMap, path: readonly string[], value: s
   }
   const firstKey = map.items[0]?.key as YamlNode | undefined;
   const keyOffset = firstKey?.range?.[0] ?? start;
-  const indent = ' '.repeat(keyOffset - (text.lastIndexOf('\n', keyOffset - 1) + 1));
+  const indent = text.slice(text.lastIndexOf('\n', keyOffset - 1) + 1, keyOffset).replace(/[^ \t]/g, '');
+  const newline = lineBreak(text);
   // After the line the mapping's last value ends on (its trailing comment stays on that line).
   const lastEnd = Math.max(start, valueEnd - 1);
   const eol = text.indexOf('\n', lastEnd);
-  const at = eol === -1 ? text.length : eol;
-  return `${text.slice(0, at)}\n${blockLines(path, value, indent)}${text.slice(at)}`;
+  const at = eol === -1 ? text.length : text[eol - 1] === '\r' ? eol - 1 : eol;
+  return `${text.slice(0, at)}${newline}${blockLines(path, value, indent, newline)}${text.slice(at)}`;
 }
 
-function blockLines(path: readonly string[], value: string, indent: string): string {
+function blockLines(path: readonly string[], value: string, indent: string, newline: string): string {
   return path
     .map((name, depth) => `${indent}${'  '.repeat(depth)}${keySource(name)}:${depth === path.length - 1 ? ` ${scalarSource(value, false)}` : ''}`)
-    .join('\n');
+    .join(newline);
+}
+
+/** The file's own line break: CRLF when it uses them, else LF. */
+function lineBreak(text: string): string {
+  return text.includes('\r\n') ? '\r\n' : '\n';
 }
 
 function flowEntry(path: readonly string[], value: string): string {

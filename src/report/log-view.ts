@@ -14,7 +14,12 @@ export interface LogView {
   /** The step that failed, from its header on; null when the build did not fail or no step header is in the log. */
   readonly failing: { readonly title: string; readonly firstLine: number; readonly lines: readonly LogLine[] } | null;
   readonly lines: readonly LogLine[];
+  /** Lines left out at the start of a very long log (the text file beside it has them all). */
+  readonly omitted: number;
 }
+
+/** More lines than a browser shows comfortably in one page. */
+export const MAX_LOG_LINES = 20_000;
 
 /** The classic builder's step headers: `Step 7/16 : RUN …`. */
 const STEP = /^Step \d+\/\d+ : /;
@@ -33,7 +38,7 @@ export function stripAnsi(text: string): string {
   return text.replace(ANSI, '');
 }
 
-export function logView(text: string, failed: boolean): LogView {
+export function logView(text: string, failed: boolean, maxLines = MAX_LOG_LINES): LogView {
   const raw = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
   const convert = (from: number, to: number): LogLine[] => {
     const ansi = new AnsiUp();
@@ -41,8 +46,9 @@ export function logView(text: string, failed: boolean): LogView {
     for (let i = from; i < to; i++) lines.push({ number: i + 1, html: ansi.ansi_to_html(lastRedraw(raw[i] ?? '')) });
     return lines;
   };
-  const lines = convert(0, raw.length);
-  if (!failed) return { failing: null, lines };
+  const omitted = Math.max(0, raw.length - maxLines);
+  const lines = convert(omitted, raw.length);
+  if (!failed) return { failing: null, lines, omitted };
   let header = -1;
   for (let i = raw.length - 1; i >= 0; i--) {
     if (STEP.test(stripAnsi(lastRedraw(raw[i] ?? '')))) {
@@ -50,6 +56,7 @@ export function logView(text: string, failed: boolean): LogView {
       break;
     }
   }
-  if (header === -1) return { failing: null, lines };
-  return { failing: { title: stripAnsi(lastRedraw(raw[header] ?? '')), firstLine: header + 1, lines: convert(header, raw.length) }, lines };
+  if (header === -1) return { failing: null, lines, omitted };
+  const from = Math.max(header, raw.length - maxLines);
+  return { failing: { title: stripAnsi(lastRedraw(raw[header] ?? '')), firstLine: header + 1, lines: convert(from, raw.length) }, lines, omitted };
 }

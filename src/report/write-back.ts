@@ -5,7 +5,7 @@
 // is pushed under a versioned tag); with --dry-run the diff is shown and nothing is written.
 
 import { execFile } from 'node:child_process';
-import { chmodSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { ConfigError, StepFailedError } from '../errors.js';
@@ -136,7 +136,9 @@ function shown(file: string, cwd: string): string {
 }
 
 /** Write beside it, keep its mode, rename over it: a reader sees the old file or the new one, never half. */
-function replaceFile(file: string, text: string): void {
+function replaceFile(link: string, text: string): void {
+  // A symlinked config is written where it points, and stays a link.
+  const file = realpathSync(link);
   const temporary = join(dirname(file), `.${basename(file)}.dockmk-${process.pid}.tmp`);
   try {
     writeFileSync(temporary, text);

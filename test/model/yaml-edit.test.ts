@@ -94,6 +94,13 @@ test('with create, a missing key is added at the end of its mapping, nested ones
   assert.is(edit('# only a comment', 'a', 'v', true).text, '# only a comment\na: v\n');
 });
 
+test('CRLF line breaks and a byte order mark are kept, in edits and in added keys', () => {
+  const text = '\ufeffa: 1\r\nb: "x"  # c\r\nnested:\r\n  k: v\r\n';
+  assert.is(edit(text, 'b', 'y').text, '\ufeffa: 1\r\nb: "y"  # c\r\nnested:\r\n  k: v\r\n');
+  assert.is(edit(text, 'z', 'y', true).text, `${text}z: y\r\n`);
+  assert.is(edit(text, 'nested.n', 'y', true).text, '\ufeffa: 1\r\nb: "x"  # c\r\nnested:\r\n  k: v\r\n  n: y\r\n');
+});
+
 test('a file that is not a mapping is refused, and so is YAML that does not parse', () => {
   throwsConfig(() => edit(fixture('list.yml'), 'openedx', REF), /^config\.yml:1: the file is a list, not a mapping/);
   throwsConfig(() => edit(fixture('scalar.yml'), 'openedx', REF, true), /^config\.yml:1: the file is a string value, not a mapping/);

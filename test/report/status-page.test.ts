@@ -179,6 +179,8 @@ test('log view: the failing step runs from the last step header to the end; redr
   assert.is(logView('Step 1/1 : RUN true\n', false).failing, null);
   assert.is(logView('no steps here\n', true).failing, null);
   assert.is(logView('<b>&</b>\n', false).lines[0]?.html, '&lt;b&gt;&amp;&lt;/b&gt;');
+  const long = logView('Step 1/1 : RUN x\n1\n2\n3\n4\n', true, 3);
+  assert.equal([long.omitted, long.lines.map((line) => line.number), long.failing?.firstLine, long.failing?.lines.length], [2, [3, 4, 5], 1, 3]);
 });
 
 test('graph: parents above children, states as classes, links to the tiles; the chart draws a line per service', async () => {
