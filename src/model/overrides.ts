@@ -1,5 +1,6 @@
 // A service's ansible_overrides.yml: extra vars for its play. Must be a YAML mapping (or empty).
 
+import { load } from 'js-yaml';
 import { isMap, LineCounter, parseDocument, stringify } from 'yaml';
 import { DiscoveryError, UsageError } from '../errors.js';
 import type { SourceFile } from '../discover/checkout.js';
@@ -23,6 +24,21 @@ export function parseOverrides(file: SourceFile): Overrides {
     });
   }
   return doc.toJS() as Overrides;
+}
+
+/**
+ * Refuses a malformed overrides file as parseOverrides does, without building its document:
+ * js-yaml reads a valid file ~15× faster than `yaml`, and only a file it finds wrong is read again
+ * by parseOverrides for the message with file:line. Planning checks every selected service's file.
+ */
+export function checkOverrides(file: SourceFile): void {
+  try {
+    const value: unknown = load(file.text);
+    if (value === null || value === undefined || (typeof value === 'object' && !Array.isArray(value))) return;
+  } catch {
+    // parseOverrides says what is wrong, and where
+  }
+  parseOverrides(file);
 }
 
 /** Values layered over a service's overrides for one run: `--overrides FILE`, `--override K=V`. */

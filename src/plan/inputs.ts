@@ -1,8 +1,13 @@
 // Which checkout files a build reads, grouped into named inputs and digested. The whole
 // checkout is copied into every image, but a service's play can only read its own play, its
-// own docker/build directory, the roles it uses and the files no other service owns: files
-// owned by other services (their directories, plays, top-level playbooks) and roles outside
-// its closure are not inputs, so editing them rebuilds nothing here.
+// own docker/build directory, the roles it uses and the files no service owns: files owned by
+// other services (their directories, plays, top-level playbooks) and roles outside its closure
+// are not inputs, so editing them rebuilds nothing here.
+//
+// The files are grouped once per plan (`indexInputs`: each role's files, each service's own
+// files, the shared "other files"), each shared group digested once; a service's inputs then
+// combine the groups it reads. The cost is O(files + services × roles in their closures), not
+// services × files.
 
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
@@ -25,69 +30,163 @@ export interface InputSources {
   readonly roles?: (service: string) => ReadonlySet<string> | null;
 }
 
-/** The owner of each path that belongs to one service: its build dir, its play, its playbook. */
-export function ownedPaths(checkout: Checkout, layout: Layout): (path: string) => string | null {
-  const owners = new Map<string, string>();
+/** One digested line of a group: the path and the file's digest. */
+type Line = readonly [path: string, digest: string];
+
+/** Where a path belongs: to the services that own it, to a role, or to every service. */
+type Place = { readonly kind: 'owned'; readonly owners: readonly string[] } | { readonly kind: 'role'; readonly role: string } | { readonly kind: 'other' };
+
+/** The files grouped once for every service of a plan. */
+export interface InputIndex {
+  readonly sources: InputSources;
+  readonly placeOf: (path: string) => Place;
+  /** Files of each role that no service owns, by role. */
+  readonly roles: ReadonlyMap<string, readonly Line[]>;
+  /** The digest of each role's group. */
+  readonly roleDigests: ReadonlyMap<string, string>;
+  /** Files no service owns outside the roles. */
+  readonly other: readonly Line[];
+  readonly otherDigest: string | null;
+  /** Files owned by a service (its build dir, its play, its top-level playbook), by service. */
+  readonly owned: ReadonlyMap<string, readonly Line[]>;
+}
+
+/**
+ * The services each path belongs to: its build dir, the play its Dockerfile runs (a play run by
+ * two services belongs to both), its top-level playbook `<playbooks>/<svc>.yml`.
+ */
+export function ownedPaths(checkout: Checkout, layout: Layout): (path: string) => readonly string[] {
+  const owners = new Map<string, string[]>();
+  const own = (path: string, service: string): void => {
+    const list = owners.get(path);
+    if (list === undefined) owners.set(path, [service]);
+    else if (!list.includes(service)) list.push(service);
+  };
   for (const service of checkout.services.values()) {
-    if (service.play !== null) owners.set(service.play, service.name);
-    for (const extension of ['yml', 'yaml']) owners.set(posix.join(layout.playbooks, `${service.name}.${extension}`), service.name);
+    if (service.play !== null) own(service.play, service.name);
+    for (const extension of ['yml', 'yaml']) own(posix.join(layout.playbooks, `${service.name}.${extension}`), service.name);
   }
   const buildPrefix = `${layout.build}/`;
+  const none: readonly string[] = [];
   return (path) => {
     if (path.startsWith(buildPrefix)) {
       const dir = path.slice(buildPrefix.length).split('/')[0] as string;
-      return checkout.services.has(dir) ? dir : null;
+      return checkout.services.has(dir) ? [dir] : none;
     }
-    return owners.get(path) ?? null;
+    return owners.get(path) ?? none;
   };
 }
 
-export function buildInputs(
-  service: Service,
-  content: string,
-  buildArgs: Readonly<Record<string, string>>,
-  sources: InputSources,
-  ownerOf: (path: string) => string | null,
-  flavor: Flavor = 'plain',
-  labels: Readonly<Record<string, string>> = {},
-): BuildInputs {
-  const groups = new Map<string, string[]>();
-  const add = (label: string, line: string): void => {
-    const lines = groups.get(label) ?? [];
-    lines.push(line);
-    groups.set(label, lines);
-  };
-  const roles = sources.roles?.(service.name) ?? null;
+export function indexInputs(checkout: Checkout, sources: InputSources): InputIndex {
+  const ownersOf = ownedPaths(checkout, sources.layout);
   const rolesPrefix = `${sources.layout.roles}/`;
+  const other: Place = { kind: 'other' };
+  const placeOf = (path: string): Place => {
+    const owners = ownersOf(path);
+    if (owners.length > 0) return { kind: 'owned', owners };
+    return path.startsWith(rolesPrefix) ? { kind: 'role', role: path.slice(rolesPrefix.length).split('/')[0] as string } : other;
+  };
+  const roles = new Map<string, Line[]>();
+  const others: Line[] = [];
+  const owned = new Map<string, Line[]>();
   for (const [path, digest] of sources.files) {
-    const owner = ownerOf(path);
-    if (owner !== null && owner !== service.name) continue;
-    let label: string;
-    if (path.startsWith(rolesPrefix)) {
-      const role = path.slice(rolesPrefix.length).split('/')[0] as string;
-      if (roles !== null && !roles.has(role)) continue;
-      label = `role ${role}`;
-    } else if (path === service.play) {
-      label = `play ${path}`;
-    } else if (path === service.overrides?.path) {
-      label = `overrides ${path}`;
-    } else if (owner === service.name) {
-      label = `service files ${posix.join(sources.layout.build, service.name)}/`;
-    } else {
-      label = 'other files';
-    }
-    add(label, `${path}\0${digest}`);
+    const place = placeOf(path);
+    if (place.kind === 'owned') for (const owner of place.owners) push(owned, owner, [path, digest]);
+    else if (place.kind === 'role') push(roles, place.role, [path, digest]);
+    else others.push([path, digest]);
   }
+  const roleDigests = new Map([...roles].map(([role, lines]) => [role, digestLines(lines)]));
+  return { sources, placeOf, roles, roleDigests, other: others, otherDigest: others.length > 0 ? digestLines(others) : null, owned };
+}
+
+export interface ServiceInputOptions {
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly flavor?: Flavor;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Files streamed with this text instead of the checkout's (one-off overrides), by path. */
+  readonly files?: Readonly<Record<string, string>>;
+}
+
+/** What one service's build reads, by named part, and the digest of them all. */
+export function serviceInputs(index: InputIndex, service: Service, content: string, options: ServiceInputOptions): BuildInputs {
+  const { layout } = index.sources;
+  const closure = index.sources.roles?.(service.name) ?? null;
+  const own = new Map<string, Line[]>();
+  for (const line of index.owned.get(service.name) ?? []) push(own, ownLabel(service, line[0], layout), line);
+  // Files the run streams with other text (one-off overrides) change the groups that hold them:
+  // the service's own groups here, the shared ones (by label) below.
+  const replaced = new Map<string, Map<string, string>>();
+  for (const [path, text] of Object.entries(options.files ?? {})) {
+    const place = index.placeOf(path);
+    const digest = sha256(text);
+    if (place.kind === 'owned') {
+      if (!place.owners.includes(service.name)) continue;
+      const label = ownLabel(service, path, layout);
+      const lines = (own.get(label) ?? []).filter(([known]) => known !== path);
+      own.set(label, [...lines, [path, digest]]);
+      continue;
+    }
+    if (place.kind === 'role' && closure !== null && !closure.has(place.role)) continue;
+    const label = place.kind === 'role' ? `role ${place.role}` : 'other files';
+    const map = replaced.get(label) ?? new Map<string, string>();
+    map.set(path, digest);
+    replaced.set(label, map);
+  }
+  const named: [string, string][] = [];
+  /** A group's digest: precomputed for a shared group the run changes nothing in. */
+  const group = (label: string, lines: readonly Line[], precomputed: string | null): void => {
+    const changes = replaced.get(label);
+    if (changes === undefined) {
+      if (precomputed !== null) named.push([label, precomputed]);
+      else if (lines.length > 0) named.push([label, digestLines(lines)]);
+      return;
+    }
+    const changed = lines.map(([path, digest]): Line => [path, changes.get(path) ?? digest]);
+    for (const [path, digest] of changes) if (!lines.some(([known]) => known === path)) changed.push([path, digest]);
+    named.push([label, digestLines(changed)]);
+  };
+  for (const [label, lines] of own) group(label, lines, null);
+  group('other files', index.other, index.otherDigest);
+  for (const role of closure ?? index.roles.keys()) {
+    const label = `role ${role}`;
+    const lines = index.roles.get(role);
+    if (lines !== undefined || replaced.has(label)) group(label, lines ?? [], index.roleDigests.get(role) ?? null);
+  }
+  named.sort(([a], [b]) => (a < b ? -1 : 1));
   const parts: Record<string, string> = {
     dockerfile: sha256(content),
-    'build args': sha256(JSON.stringify(Object.entries(buildArgs).sort())),
-    flavor: sha256(flavor),
+    'build args': sha256(JSON.stringify(Object.entries(options.buildArgs).sort())),
+    flavor: sha256(options.flavor ?? 'plain'),
   };
+  const labels = options.labels ?? {};
   // Only when there are some, so that adding the part left earlier hashes as they were.
   if (Object.keys(labels).length > 0) parts.labels = sha256(JSON.stringify(Object.entries(labels).sort()));
-  for (const [label, lines] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) parts[label] = sha256(lines.sort().join('\n'));
-  const digest = sha256(Object.entries(parts).map(([label, part]) => `${label}\0${part}`).join('\n'));
-  return { digest, parts };
+  for (const [label, digest] of named) parts[label] = digest;
+  const hash = createHash('sha256');
+  let first = true;
+  for (const label in parts) {
+    hash.update(`${first ? '' : '\n'}${label}\0${parts[label]}`);
+    first = false;
+  }
+  return { digest: hash.digest('hex'), parts };
+}
+
+/** The label of a file the service owns. */
+function ownLabel(service: Service, path: string, layout: Layout): string {
+  if (path === service.play) return `play ${path}`;
+  if (path === service.overrides?.path) return `overrides ${path}`;
+  return `service files ${posix.join(layout.build, service.name)}/`;
+}
+
+/** A group's digest: its `path\0digest` lines, sorted. */
+function digestLines(lines: readonly Line[]): string {
+  return sha256(lines.map(([path, digest]) => `${path}\0${digest}`).sort().join('\n'));
+}
+
+function push<T>(map: Map<string, T[]>, key: string, item: T): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [item]);
+  else list.push(item);
 }
 
 /** Hex sha256 of a text: the one digest every input part uses. */

@@ -7,9 +7,9 @@ import { ConfigError, DiscoveryError, UsageError } from '../errors.js';
 import type { Checkout, Service, ServiceBase } from '../model/checkout.js';
 import { buildWaves, withAncestors } from '../model/graph.js';
 import { formatImageRef, imageRef, parseImageRef, type ImageRef } from '../model/image-ref.js';
-import { layerOverrides, parseOverrides, renderOverrides, type OverrideLayer, type Overrides } from '../model/overrides.js';
+import { checkOverrides, layerOverrides, parseOverrides, renderOverrides, type OverrideLayer, type Overrides } from '../model/overrides.js';
 import { applyFlavor, flavorSuffix, type Flavor } from './flavor.js';
-import { buildInputs, ownedPaths, sha256, type InputSources } from './inputs.js';
+import { indexInputs, serviceInputs, type InputSources } from './inputs.js';
 import { ociLabels, type LabelRevision } from './labels.js';
 import { renderDockerfile, type BaseEdit } from './render.js';
 import { selectServices } from './select.js';
@@ -75,7 +75,7 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
   const order = onPublished ? [...selected].sort() : buildWaves(checkout, withAncestors(checkout, selected)).flat();
   const pulls = new Map<string, PullStep>();
   const builds: BuildStep[] = [];
-  const ownerOf = options.inputs ? ownedPaths(checkout, options.inputs.layout) : null;
+  const index = options.inputs ? indexInputs(checkout, options.inputs) : null;
   const flavor = options.flavor ?? 'plain';
   for (const name of order) {
     const service = checkout.services.get(name) as Service;
@@ -98,13 +98,13 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
         needs.push(pull.id);
       }
     }
-    const own = service.overrides !== null ? parseOverrides(service.overrides) : null;
     // Layered over the services asked for, not over the parents a test or pkg builds first.
-    const overrides = selected.includes(name) ? layered(service, own, options.overrides ?? []) : null;
+    const layers = selected.includes(name) ? (options.overrides ?? []) : [];
+    if (service.overrides !== null && layers.length === 0) checkOverrides(service.overrides);
+    const overrides = layered(service, service.overrides !== null && layers.length > 0 ? parseOverrides(service.overrides) : null, layers);
     const bases = service.bases.map((base) => edits.find((edit) => edit.base === base)?.ref ?? resolvedRef(service, base));
     const from = bases.filter((_, i) => service.bases[i]?.instruction === 'FROM');
     const content = applyFlavor(service.dockerfile, renderDockerfile(service.dockerfile, edits), flavor);
-    const sources = options.inputs && overrides ? withFiles(options.inputs, overrides.files) : options.inputs;
     const userLabels = options.labels ?? {};
     const cacheFrom = cacheSources(options.cacheFrom ?? [], name);
     for (const ref of cacheFrom) needs.push(addPull(pulls, ref, 'always', true).id);
@@ -125,7 +125,7 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
       labels: { ...ociLabels(name, options.revision ?? {}), ...userLabels },
       cacheFrom,
       overrides: overrides?.values ?? null,
-      inputs: sources && ownerOf ? buildInputs(service, content, options.buildArgs, sources, ownerOf, flavor, userLabels) : null,
+      inputs: index ? serviceInputs(index, service, content, { buildArgs: options.buildArgs, flavor, labels: userLabels, files: overrides?.files ?? {} }) : null,
     });
   }
   const steps: PlanStep[] = [...pulls.values(), ...builds];
@@ -150,13 +150,6 @@ function layered(
   }
   const values = layerOverrides(own, layers);
   return { values, files: { [service.overrides.path]: renderOverrides(service.overrides.path, values, layers) } };
-}
-
-/** Input sources where some files have the content dockmk streams instead of the checkout's. */
-function withFiles(sources: InputSources, files: Readonly<Record<string, string>>): InputSources {
-  const digests = new Map(sources.files);
-  for (const [path, text] of Object.entries(files)) digests.set(path, sha256(text));
-  return { ...sources, files: digests };
 }
 
 /** push: tag every requested service for the registry, then push; parents are not pushed. */
