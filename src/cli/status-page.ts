@@ -73,8 +73,9 @@ function attribution(config: Config, checkout: Checkout, listing: ContextListing
   return (path) => {
     // Present but not in the build context (.dockerignore): not an input. Gone: it was one.
     if (!listed.has(path) && existsSync(join(config.root, path))) return [];
-    const owner = ownerOf(path);
-    if (owner !== null) return [owner];
+    // Its build dir, its play (a play run by two services belongs to both), its playbook.
+    const owners = ownerOf(path);
+    if (owners.length > 0) return owners;
     if (path.startsWith(rolesPrefix)) {
       const role = path.slice(rolesPrefix.length).split('/')[0] as string;
       return services.filter((name) => rolesOf(name)?.has(role) ?? true);
