@@ -180,6 +180,16 @@ if (await registryAnswers()) {
   say('registry', `started docker-registry (pid ${pid}) on ${registryAddress} with htpasswd user ${username}; credentials in ${credentialsPath}`);
 }
 
+// --- the browser of the status page test ----------------------------------------------------
+// test/it/status-page.test.ts drives Debian's chromium through playwright-core (no browser
+// download works here); DOCKMK_SETUP_BROWSER=0 leaves it out, and that test then says it skipped.
+if (existsSync(join(root, 'test', 'it', 'status-page.test.ts')) && process.env.DOCKMK_SETUP_BROWSER !== '0') {
+  const had = existsSync('/usr/bin/chromium');
+  await install([['chromium', 'chromium']], 'the status page browser test');
+  if (!existsSync('/usr/bin/chromium')) fail('chromium was installed but /usr/bin/chromium is missing');
+  say('chromium', had ? 'present' : 'installed (Debian package)');
+}
+
 // Forget processes that are gone, so teardown only ever signals what setup started.
 for (const [name, entry] of Object.entries(state.started)) if (!isAlive(entry.pid)) delete state.started[name];
 saveState();

@@ -2,6 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import type { Config } from '../config/config.js';
@@ -20,7 +21,10 @@ import { eventToJson, planToJson } from '../report/json.js';
 import { createPlainReporter } from '../report/plain.js';
 import { formatPlanText } from '../report/text.js';
 import { createTtyReporter } from '../report/tty.js';
+import { actorOf } from '../report/actor.js';
+import { prepareReport, reportOptions, type ReportArgs, type ReportHook } from './report-hook.js';
 import { openEngine, type Io } from './session.js';
+import { prepareWriteBack, writeBackOptions, type WriteBackArgs, type WriteBackHook } from './write-back.js';
 
 export interface RunArgs {
   json: boolean;
@@ -45,7 +49,7 @@ export function runOptions<T>(yargs: Argv<T>): Argv<T & RunArgs> {
     }) as Argv<T & RunArgs>;
 }
 
-export interface PublishArgs {
+export interface PublishArgs extends WriteBackArgs {
   tags?: string;
   latest?: string;
   'long-sha'?: boolean;
@@ -66,17 +70,19 @@ export function publishOptions<T>(yargs: Argv<T>): Argv<T & PublishArgs> {
       describe: "push: build this checkout's parents first (local, the default, as pkg), or build on the published ones (published, as build: a CI wave)",
     })
     .option('manifest', { type: 'string', requiresArg: true, describe: 'push: write JSON of what was pushed (service, refs, digest) to FILE, also when a push fails' })
-    .option('retries', { type: 'number', requiresArg: true, describe: 'Retries of a push or pull after a transient registry error (default 3)' }) as Argv<T & PublishArgs>;
+    .option('retries', { type: 'number', requiresArg: true, describe: 'Retries of a push or pull after a transient registry error (default 3)' })
+    .options(writeBackOptions) as Argv<T & PublishArgs>;
 }
 
-export interface ImageArgs {
+export interface ImageArgs extends ReportArgs {
   label?: string[];
   'cache-from'?: string[];
 }
 
-/** What every built image gets besides its Dockerfile: labels, cache sources. */
+/** Options of the commands that build images: what every image gets besides its Dockerfile (labels, cache sources), and the status page of the run. */
 export function imageOptions<T>(yargs: Argv<T>): Argv<T & ImageArgs> {
   return yargs
+    .options(reportOptions)
     .option('label', { type: 'string', array: true, requiresArg: true, describe: 'Add a label KEY=VALUE to every image built (repeatable)' })
     .option('cache-from', {
       type: 'string',
@@ -92,22 +98,43 @@ export function publishTags(config: Config, revision: Revision): readonly Tag[] 
   return computeTags(revision, { ...DEFAULT_TAG_RULES, longSha: config.publish.longSha, latest: config.publish.latest });
 }
 
-export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs & Pick<PublishArgs, 'manifest'>, io: Io, listing?: ContextListing): Promise<void> {
+export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs & Pick<PublishArgs, 'manifest'> & WriteBackArgs & ReportArgs, io: Io, listing?: ContextListing): Promise<void> {
+  const writeBack = await prepareWriteBack(plan, config, args, io);
   if (args['dry-run']) {
     io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : formatPlanText(plan));
+    writeBack?.preview();
     return;
   }
+  const report = prepareReport(plan, config, args, io, listing);
+  try {
+    await runAndReport(plan, config, args, io, listing, writeBack, report);
+  } finally {
+    await report?.write();
+  }
+}
+
+async function runAndReport(
+  plan: BuildPlan,
+  config: Config,
+  args: RunArgs & Pick<PublishArgs, 'manifest'>,
+  io: Io,
+  listing: ContextListing | undefined,
+  writeBack: WriteBackHook | null,
+  report: ReportHook | null,
+): Promise<void> {
   if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new ConfigError(`--jobs ${args.jobs} is not a positive whole number`);
   const credentials = loadCredentials(config.dockerConfigDir, io.env, config.registry);
   const manifest = args.manifest === undefined ? null : resolve(io.cwd, args.manifest);
   // Written first with nothing pushed, so that a stale file never outlives a run that fails early.
   if (manifest !== null) writeManifest(manifest, publishOutcome(plan.steps.map((step) => ({ step, status: 'skipped', durationMs: 0 }))));
   const engine = await openEngine(args.engine, io);
+  report?.engine(engine);
   const history = createHistoryRecorder({
     stateDir: config.stateDir,
     runId: `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}`,
     flavor: plan.steps.find((step) => step.kind === 'build')?.flavor ?? 'plain',
     clock: () => new Date(),
+    actor: actorOf(io.env, () => userInfo().username),
   });
   const progress = progressReporter(args, io);
   const emit: Emit = (event) => {
@@ -124,6 +151,8 @@ export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs 
   const outcome = publishOutcome(result.results);
   if (manifest !== null) writeManifest(manifest, outcome);
   if (io.env.GITHUB_STEP_SUMMARY) appendStepSummary(io.env.GITHUB_STEP_SUMMARY, markdownSummary(plan, result.results, result.ok, io.now() - started), io);
+  report?.finished(result.results, result.ok && !result.interrupted);
+  await writeBack?.afterRun(outcome, result.ok && !result.interrupted);
   if (result.interrupted) throw new InterruptedError('interrupted: running steps were cancelled, no tag was moved');
   if (!result.ok) {
     const failed = result.results.filter((step) => step.status === 'failed');

@@ -2,6 +2,7 @@
 // is missing (not built), or was made from other inputs (modified: which ones), and its last
 // build from history.
 
+import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { readHistory, type BuildRecord } from '../discover/runs.js';
 import { loadCredentials } from '../execute/credentials.js';
@@ -13,6 +14,7 @@ import { changedInputs, type ServiceState } from '../plan/changes.js';
 import { planBuild, type BuildCommand } from '../plan/plan.js';
 import { selectServices } from '../plan/select.js';
 import type { BuildStep } from '../plan/types.js';
+import { checkPageDir } from '../report/page.js';
 import { formatStatusText, type StatusEntry } from '../report/status.js';
 import { globalOptions, type GlobalArgs } from './options.js';
 import { openEngine, openSession, planOptions, readInputs, type Io } from './session.js';
@@ -21,6 +23,7 @@ interface StatusArgs extends GlobalArgs {
   services?: string[];
   for: Exclude<BuildCommand, 'push'>;
   'registry-check': boolean;
+  html?: string;
 }
 
 export function statusCommand(io: Io) {
@@ -38,11 +41,18 @@ export function statusCommand(io: Io) {
           type: 'boolean',
           default: false,
           describe: 'Also ask the registry whether it holds each service\'s current build (its key-<hex> ref)',
+        })
+        .option('html', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'Also write the status page to DIR: index.html (one file, no network), status.json and the build logs',
         }),
     handler: async (args: StatusArgs): Promise<void> => {
+      const pageDir = args.html === undefined ? null : resolve(io.cwd, args.html);
+      if (pageDir !== null) checkPageDir(pageDir, '--html');
       const { config, checkout } = await openSession(args, io);
       const wanted = new Set(selectServices(checkout, args.services ?? [], config.paths.build));
-      const { inputs } = await readInputs(config, checkout);
+      const { listing, inputs } = await readInputs(config, checkout);
       const plan = planBuild(checkout, args.for, [...wanted], { ...planOptions(config), inputs, pull: 'never' });
       const engine = await openEngine(args.engine, io);
       await engine.ping(io.signal);
@@ -50,18 +60,25 @@ export function statusCommand(io: Io) {
       const history = readHistory(config.stateDir);
       const registry = args['registry-check'] ? connectRegistry({ credentials: loadCredentials(config.dockerConfigDir, io.env, config.registry), env: io.env }) : null;
       const entries: StatusEntry[] = [];
+      const steps: BuildStep[] = [];
       for (const step of plan.steps) {
         if (step.kind !== 'build' || !wanted.has(step.service)) continue;
+        steps.push(step);
         const entry = await statusOf(step, images, history);
         if (registry === null || step.keyRef === null) entries.push(entry);
         else entries.push({ ...entry, registry: { ref: formatImageRef(step.keyRef), present: (await registry.digest(step.keyRef, io.signal)) !== null } });
       }
       io.stdout.write(args.json ? `${JSON.stringify(entries, null, 2)}\n` : formatStatusText(entries));
+      if (pageDir !== null) {
+        const { buildStatusPage } = await import('./status-page.js');
+        const page = await buildStatusPage({ config, checkout, steps, engine, listing, dir: pageDir, run: null, now: () => new Date() });
+        io.stderr.write(`status page: ${page.index}\n`);
+      }
     },
   };
 }
 
-async function statusOf(step: BuildStep, images: ImageIndex, history: readonly BuildRecord[]): Promise<StatusEntry> {
+export async function statusOf(step: BuildStep, images: ImageIndex, history: readonly BuildRecord[]): Promise<StatusEntry> {
   const tag = formatImageRef(step.tag);
   const { image, inputHash, baseIds } = await inputState(step, { images });
   const records = history.filter((record) => record.service === step.service && record.tag === tag);

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { isDomain, isRepositoryPath } from '../model/image-ref.js';
+import { parseWriteBack, type WriteBackTarget } from '../model/write-back.js';
 import { isLabelKey } from '../plan/labels.js';
 
 export type PullPolicy = 'auto' | 'always' | 'missing' | 'never';
@@ -52,6 +53,8 @@ export interface Config {
    */
   readonly cacheFrom: readonly string[];
   readonly publish: PublishConfig;
+  /** push: YAML keys set to the pushed refs once the whole push succeeded (`writeBack:`; files relative to the root). */
+  readonly writeBack: readonly WriteBackTarget[];
 }
 
 /** push: which tags to publish (src/plan/tags.ts) and how transfers retry. */
@@ -110,6 +113,7 @@ interface FileConfig {
   labels?: Record<string, string>;
   cacheFrom?: string[];
   publish?: Record<string, string>;
+  writeBack?: WriteBackTarget[];
 }
 
 export function loadConfig(
@@ -162,6 +166,7 @@ export function resolveConfig(
     labels: Object.freeze(labels),
     cacheFrom: Object.freeze([...(flags.cacheFrom ?? file.cacheFrom ?? [])]),
     publish: resolvePublish(file.publish ?? {}, flags),
+    writeBack: Object.freeze([...(file.writeBack ?? [])]),
   });
 }
 
@@ -229,7 +234,7 @@ export function parseBuildArgs(items: readonly string[], env: Readonly<Record<st
   return args;
 }
 
-const KEYS = new Set(['namespace', 'fromNamespace', 'registry', 'buildArgs', 'pull', 'paths', 'weights', 'externalBases', 'labels', 'cacheFrom', 'publish']);
+const KEYS = new Set(['namespace', 'fromNamespace', 'registry', 'buildArgs', 'pull', 'paths', 'weights', 'externalBases', 'labels', 'cacheFrom', 'publish', 'writeBack']);
 const PATH_KEYS = new Set(Object.keys(DEFAULT_PATHS));
 const PUBLISH_VALUES: Readonly<Record<string, RegExp>> = {
   tags: /^(latest|auto)$/,
@@ -273,7 +278,13 @@ export function parseConfigFile(text: string, file: string): FileConfig {
       throw new ConfigError(`${where}: unknown setting "${key}"`, { hint: `known settings: ${[...KEYS].join(', ')}` });
     }
     const value = pair.value as YamlNode | null;
-    if (key === 'weights') {
+    if (key === 'writeBack') {
+      // `- FILE:KEY=SERVICE`, as --write-back takes it.
+      if (!isSeq(value) || value.items.some((item) => !isScalar(item))) {
+        throw new ConfigError(`${where}: writeBack must be a list of FILE:KEY=SERVICE`, { hint: 'e.g. writeBack: ["deploy/config.yml:DOCKER_IMAGE_OPENEDX=edxapp"]' });
+      }
+      out.writeBack = value.items.map((item) => parseWriteBack(String((item as { value: unknown }).value), `${file}:${lineOf(item as YamlNode)}: writeBack`));
+    } else if (key === 'weights') {
       out.weights = parseWeights(value, (node) => `${file}:${lineOf(node)}`);
     } else if (key === 'externalBases' || key === 'cacheFrom') {
       if (!isSeq(value) || value.items.some((item) => !isScalar(item) || String(item.value).trim() === '')) {

@@ -76,6 +76,8 @@ class RegistryClient implements Registry {
   private readonly schemes = new Map<string, 'https' | 'http'>();
   private readonly agents = new Map<string, HttpAgent | HttpsAgent>();
   private readonly insecure: ReadonlySet<string>;
+  /** Manifests read by digest-addressed source refs (key refs never move): one GET per source. */
+  private readonly sources = new Map<string, Promise<Manifest | null>>();
 
   constructor(private readonly options: RegistryOptions) {
     this.insecure = new Set((options.env.DOCKMK_INSECURE_REGISTRIES ?? '').split(',').map((host) => host.trim()).filter(Boolean));
@@ -106,7 +108,14 @@ class RegistryClient implements Registry {
     if (from.domain !== to.domain || from.path !== to.path) {
       throw new Error(`registry-side copy across repositories (${formatImageRef(source)} → ${formatImageRef(target)}) is not supported`);
     }
-    const manifest = await this.manifest(source, signal);
+    const name = formatImageRef(source);
+    let reading = this.sources.get(name);
+    if (reading === undefined) {
+      reading = this.manifest(source, signal);
+      this.sources.set(name, reading);
+      reading.then((found) => found === null && this.sources.delete(name), () => this.sources.delete(name));
+    }
+    const manifest = await reading;
     if (manifest === null) {
       throw new RegistryError(`${formatImageRef(source)} is not in the registry, so ${formatImageRef(target)} cannot be written from it`, 404, {
         hint: 'build and push it first (`dockmk push --stage`)',

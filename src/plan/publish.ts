@@ -93,7 +93,14 @@ export function refSteps(entries: readonly RefEntry[], after: (service: string) 
   const versioned = entries.filter((entry) => entry.mutable && !entry.latest).map((entry) => step(entry, [...after(entry.service), ...allAfter, ...immutableIds]));
   const versionedIds = versioned.map((s) => s.id);
   const latest = entries.filter((entry) => entry.latest).map((entry) => step(entry, [...after(entry.service), ...allAfter, ...immutableIds, ...versionedIds]));
-  return [...immutable, ...versioned, ...latest];
+  // One repository's refs are written one after another: docker-registry answers concurrent
+  // writes to one repository with errors now and then (HTTP 500), and each is one small request.
+  const previous = new Map<string, string>();
+  return [...immutable, ...versioned, ...latest].map((write) => {
+    const before = previous.get(write.service);
+    previous.set(write.service, write.id);
+    return before === undefined || write.needs.includes(before) ? write : { ...write, needs: [...write.needs, before] };
+  });
 }
 
 /** promote: the selected services' refs written from their key refs, which must all be there. */

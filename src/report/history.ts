@@ -16,9 +16,10 @@ import {
   type WriteStream,
 } from 'node:fs';
 import { join } from 'node:path';
-import { HISTORY_FILE, HISTORY_VERSION, type BuildOutcome, type BuildRecord } from '../discover/runs.js';
+import { HISTORY_FILE, HISTORY_VERSION, type BuildOutcome } from '../discover/runs.js';
 import type { RunEvent, StepResult } from '../execute/events.js';
 import { formatImageRef } from '../model/image-ref.js';
+import type { AttributedRecord } from './actor.js';
 
 export interface HistoryOptions {
   readonly stateDir: string;
@@ -26,6 +27,8 @@ export interface HistoryOptions {
   readonly flavor: string;
   /** Wall-clock time, for startedAt. */
   readonly clock: () => Date;
+  /** Who runs it (report/actor.ts), recorded with every build. */
+  readonly actor?: string | undefined;
 }
 
 export interface HistoryRecorder {
@@ -98,7 +101,7 @@ export function createHistoryRecorder(options: HistoryOptions): HistoryRecorder 
           );
         }
         ensureStateDir(options.stateDir);
-        const record: BuildRecord = {
+        const record: AttributedRecord = {
           v: HISTORY_VERSION,
           run: options.runId,
           command,
@@ -109,6 +112,7 @@ export function createHistoryRecorder(options: HistoryOptions): HistoryRecorder 
           startedAt: startedAt ?? options.clock().toISOString(),
           durationMs: Math.round(event.result.durationMs),
           engine,
+          ...(options.actor ? { actor: options.actor } : {}),
           ...(event.result.imageId ? { imageId: event.result.imageId } : {}),
           ...(event.result.inputHash ? { inputHash: event.result.inputHash } : {}),
           // What each input was, for status to say what changed since: only on the records of
