@@ -2,12 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse as parseYaml } from 'yaml';
 import { main } from '../../src/cli/main.js';
 import { parseNameStatus } from '../../src/discover/git.js';
-import { fixturePath, REPO_ROOT } from '../helpers.js';
+import { fixturePath, REPO_ROOT, test } from '../helpers.js';
 
 const AFFECTED = fixturePath('affected');
 const LEGACY = fixturePath('legacy-config');

@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { test } from '../helpers.js';
 import { loadConfig, parseBuildArgs } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors.js';
 

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { test } from '../helpers.js';
 import { listContext, parsePatterns } from '../../src/discover/context.js';
 
 function tree(files: Record<string, string>): string {

@@ -1,8 +1,8 @@
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { test } from '../helpers.js';
 import { loadCredentials, redact } from '../../src/execute/credentials.js';
 
 function configDir(config: unknown): string {

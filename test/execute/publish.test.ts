@@ -1,7 +1,6 @@
 // A push against a registry that fails midway: retries, what is where, latest held back.
 // The registry is a fake engine here; test/it/publish.test.ts does the same on a real one.
 
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ContextListing } from '../../src/discover/context.js';
 import { loadCredentials } from '../../src/execute/credentials.js';
@@ -11,7 +10,7 @@ import { planBuild } from '../../src/plan/plan.js';
 import { computeTags } from '../../src/plan/tags.js';
 import { eventToJson } from '../../src/report/json.js';
 import { describePartialPush, markdownSummary, publishOutcome } from '../../src/report/publish.js';
-import { memoryCheckout, PLAN_OPTIONS } from '../helpers.js';
+import { memoryCheckout, PLAN_OPTIONS, test } from '../helpers.js';
 import { RecordingEngine } from './fake-engine.js';
 
 const REGISTRY = '127.0.0.1:5077';

@@ -1,5 +1,5 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { test } from '../helpers.js';
 import { EngineError, InterruptedError } from '../../src/errors.js';
 import { isTransient, retryDelay, withRetry, type RetryPolicy } from '../../src/execute/retry.js';
 

@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ContextListing } from '../../src/discover/context.js';
 import type { Credentials } from '../../src/execute/credentials.js';
@@ -10,7 +9,7 @@ import type { RunEvent } from '../../src/execute/events.js';
 import { runPlan, type RunContext } from '../../src/execute/run.js';
 import { planBuild } from '../../src/plan/plan.js';
 import { createPlainReporter } from '../../src/report/plain.js';
-import { fixturePath, loadCheckout, memoryCheckout, PLAN_OPTIONS, planOptionsFor } from '../helpers.js';
+import { fixturePath, loadCheckout, memoryCheckout, PLAN_OPTIONS, planOptionsFor, test } from '../helpers.js';
 import { RecordingEngine } from './fake-engine.js';
 
 const LEGACY = fixturePath('legacy-config');

@@ -13,10 +13,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../helpers.js';
-import { docker } from './helpers.js';
+import { docker, test } from './helpers.js';
 import { MANIFEST_V2, startRegistry, type OwnRegistry } from './registry.js';
 
 // Names of this run only: the engine is shared with other tests and other sessions.

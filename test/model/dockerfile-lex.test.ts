@@ -1,5 +1,5 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { test } from '../helpers.js';
 import { expandWord, lexDockerfile, splitWords } from '../../src/model/dockerfile-lex.js';
 
 const env = (entries: Record<string, string>) => new Map(Object.entries(entries));

@@ -1,5 +1,5 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { test } from '../helpers.js';
 import { DiscoveryError } from '../../src/errors.js';
 import { parseDockerfile, type BaseImage } from '../../src/model/dockerfile.js';
 import { formatImageRef } from '../../src/model/image-ref.js';

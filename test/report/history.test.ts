@@ -1,14 +1,13 @@
 import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readHistory } from '../../src/discover/runs.js';
 import type { RunEvent } from '../../src/execute/events.js';
 import { planBuild } from '../../src/plan/plan.js';
 import type { BuildStep } from '../../src/plan/types.js';
 import { createHistoryRecorder } from '../../src/report/history.js';
-import { memoryCheckout, PLAN_OPTIONS } from '../helpers.js';
+import { memoryCheckout, PLAN_OPTIONS, test } from '../helpers.js';
 
 const plan = planBuild(memoryCheckout({ a: 'FROM debian\n', b: 'FROM debian\n' }), 'test', [], PLAN_OPTIONS);
 const [, a, b] = plan.steps as [unknown, BuildStep, BuildStep];
