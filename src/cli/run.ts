@@ -107,6 +107,7 @@ export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs 
     runId: `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}`,
     flavor: plan.steps.find((step) => step.kind === 'build')?.flavor ?? 'plain',
     clock: () => new Date(),
+    warn: (message) => io.stderr.write(`warning: ${message}\n`),
   });
   const progress = progressReporter(args, io);
   const emit: Emit = (event) => {

@@ -34,11 +34,11 @@ export function statusCommand(io: Io) {
     handler: async (args: StatusArgs): Promise<void> => {
       const { config, checkout } = await openSession(args, io);
       const wanted = new Set(selectServices(checkout, args.services ?? [], config.paths.build));
-      const { inputs } = await readInputs(config, checkout);
+      const { inputs } = await readInputs(config, checkout, (message) => io.stderr.write(`warning: ${message}\n`));
       const plan = planBuild(checkout, args.for, [...wanted], { ...planOptions(config), inputs, pull: 'never' });
       const engine = await openEngine(args.engine, io);
       await engine.ping(io.signal);
-      const history = readHistory(config.stateDir);
+      const history = readHistory(config.stateDir, (message) => io.stderr.write(`warning: ${message}\n`));
       const entries: StatusEntry[] = [];
       for (const step of plan.steps) {
         if (step.kind !== 'build' || !wanted.has(step.service)) continue;

@@ -1,9 +1,11 @@
 // A digest of every file of the build context (its content, and whether it is executable, as
 // git records it, so digests agree across machines whatever their umask; a symlink's target),
 // read through a cache keyed by path, size, mtime and mode, so a no-op run reads no file twice.
+// The cache is only that: one that cannot be read is started over, one that cannot be written
+// (a full disk, a read-only state directory) is a warning, and the run goes on without it.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ContextListing } from './context.js';
 
@@ -18,8 +20,11 @@ interface CacheFile {
   files: Record<string, [number, number, number, string]>;
 }
 
-/** Digests of the listed files and links, by path. `cacheFile` may be null (no cache). */
-export async function digestContext(listing: ContextListing, cacheFile: string | null): Promise<Map<string, string>> {
+/**
+ * Digests of the listed files and links, by path. `cacheFile` may be null (no cache); `warn`
+ * hears of a cache that could not be written.
+ */
+export async function digestContext(listing: ContextListing, cacheFile: string | null, warn: (message: string) => void = () => undefined): Promise<Map<string, string>> {
   const cache = cacheFile ? readCache(cacheFile) : { v: CACHE_VERSION, files: {} };
   const next: CacheFile = { v: CACHE_VERSION, files: {} };
   const digests = new Map<string, string>();
@@ -49,7 +54,15 @@ export async function digestContext(listing: ContextListing, cacheFile: string |
     if (pending.length >= 32) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
-  if (cacheFile && (changed || Object.keys(cache.files).length !== Object.keys(next.files).length)) writeCache(cacheFile, next);
+  if (cacheFile && (changed || Object.keys(cache.files).length !== Object.keys(next.files).length)) {
+    try {
+      writeCache(cacheFile, next);
+    } catch (error) {
+      // "ENOSPC: no space left on device, write" without what follows the comma (a path, again)
+      const why = ((error as Error).message ?? String(error)).split(', ')[0];
+      warn(`${cacheFile}: cannot write the digest cache (${why}); going on without it, the next run reads every file again — free space there, or set DOCKMK_STATE_DIR to a writable directory`);
+    }
+  }
   return new Map([...digests].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
@@ -73,10 +86,15 @@ function readCache(path: string): CacheFile {
   return { v: CACHE_VERSION, files: {} };
 }
 
-/** Written to a temporary file and renamed, so a crash never leaves half a cache. */
+/** Written to a temporary file and renamed, so a crash or a full disk never leaves half a cache. */
 function writeCache(path: string, cache: CacheFile): void {
   mkdirSync(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, JSON.stringify(cache));
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, JSON.stringify(cache));
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }
