@@ -35,7 +35,7 @@ export interface StepResult {
 export type RunEvent =
   | { readonly kind: 'run-start'; readonly plan: BuildPlan; readonly engine: string; readonly at: number; readonly jobs: number }
   /** `large`: above the size past which a context is worth a look at .dockerignore. */
-  | { readonly kind: 'context'; readonly root: string; readonly files: number; readonly bytes: number; readonly large: boolean }
+  | { readonly kind: 'context'; readonly root: string; readonly files: number; readonly bytes: number; readonly large: boolean; readonly dockerignore?: boolean }
   | { readonly kind: 'step-start'; readonly step: PlanStep; readonly index: number; readonly total: number }
   | { readonly kind: 'step-output'; readonly step: PlanStep; readonly line: string }
   /** A push or pull failed in a way worth another try: `attempt` (2 for the first retry) of `of` starts after `delayMs`. */

@@ -68,7 +68,7 @@ export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOpti
   const context = (): Promise<ContextListing> => {
     listing ??= (ctx.listContext ?? listCheckoutContext)(plan.root).then((found) => {
       const large = found.bytes > (options.contextWarnBytes ?? CONTEXT_WARN_BYTES);
-      ctx.emit({ kind: 'context', root: found.root, files: found.entries.length, bytes: found.bytes, large });
+      ctx.emit({ kind: 'context', root: found.root, files: found.entries.length, bytes: found.bytes, large, dockerignore: found.dockerignore !== null });
       return found;
     });
     return listing;

@@ -134,7 +134,12 @@ test('a context above the threshold is flagged once, and the plain report warns 
   let printed = '';
   const report = createPlainReporter({ write: (text: string) => (printed += text) });
   for (const event of flagged) report(event);
-  assert.match(printed, /^warning: the build context is 3(\.0)? ?MiB: .*\.dockerignore\n$/m);
+  assert.match(printed, /^warning: the build context is 3(\.0)? ?MiB and the checkout has no \.dockerignore: .* add a \.dockerignore .*\n$/m);
+  const withIgnore: RunEvent[] = [];
+  await runPlan(plan, { ...context(new RecordingEngine(), withIgnore), listContext: async (root) => ({ ...(await big(root)), dockerignore: '.git\n' }) }, { ...options, contextWarnBytes: 1024 * 1024 });
+  printed = '';
+  for (const event of withIgnore.filter((e) => e.kind === 'context')) report(event);
+  assert.match(printed, /^warning: the build context is 3(\.0)? ?MiB: every build sends all of it .* in \.dockerignore\n$/m);
 
   const quiet: RunEvent[] = [];
   await runPlan(plan, { ...context(new RecordingEngine(), quiet), listContext: big }, options);
