@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import type { Config } from '../config/config.js';
 import type { ContextListing } from '../discover/context.js';
 import { ConfigError, InterruptedError, StepFailedError } from '../errors.js';
+import { checkContextSources } from '../execute/context.js';
 import { loadCredentials } from '../execute/credentials.js';
 import type { Emit, RunEvent } from '../execute/events.js';
 import { runPlan } from '../execute/run.js';
@@ -97,6 +98,7 @@ export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs 
     return;
   }
   if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new ConfigError(`--jobs ${args.jobs} is not a positive whole number`);
+  if (listing) checkContextSources(plan, listing);
   const credentials = loadCredentials(config.dockerConfigDir, io.env, config.registry);
   const manifest = args.manifest === undefined ? null : resolve(io.cwd, args.manifest);
   // Written first with nothing pushed, so that a stale file never outlives a run that fails early.

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DiscoveryError } from '../errors.js';
 import type { ContextListing } from './context.js';
 
 const CACHE_VERSION = 1;
@@ -45,7 +46,9 @@ export async function digestContext(listing: ContextListing, cacheFile: string |
     }
     changed = true;
     pending.push(
-      hashFile(join(listing.root, entry.path)).then((sha) => {
+      hashFile(join(listing.root, entry.path)).catch((error: NodeJS.ErrnoException) => {
+        throw unreadable(entry.path, error);
+      }).then((sha) => {
         const digest = `${entry.mode & 0o111 ? 'x' : '-'}:${sha}`;
         digests.set(entry.path, digest);
         if (now - entry.mtimeMs > RACY_MS) next.files[entry.path] = [entry.size, entry.mtimeMs, entry.mode, digest];
@@ -64,6 +67,17 @@ export async function digestContext(listing: ContextListing, cacheFile: string |
     }
   }
   return new Map([...digests].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** A file of the context that cannot be read: Docker refuses to send such a context too ("no permission to read from"). */
+function unreadable(path: string, error: NodeJS.ErrnoException): DiscoveryError {
+  if (error.code === 'ENOENT') {
+    return new DiscoveryError(path, undefined, 'was removed while dockmk read the checkout', { hint: 'run again once nothing writes into the checkout, or add it to .dockerignore' });
+  }
+  const why = (error.message ?? String(error)).split(', ')[0];
+  return new DiscoveryError(path, undefined, `cannot be read (${why}), so it cannot go into the build context`, {
+    hint: 'make it readable for the user running dockmk, or add it to .dockerignore',
+  });
 }
 
 function hashFile(path: string): Promise<string> {
