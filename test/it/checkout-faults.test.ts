@@ -14,7 +14,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as assert from 'uvu/assert';
@@ -169,6 +169,37 @@ test('a 4 GiB file in a context with no .dockerignore: sent whole, and a warning
   assert.match(built.stdout, /^warning: the build context is 4\.00 GiB and the checkout has no \.dockerignore: every build sends all of it to the engine — add a \.dockerignore/m);
   assert.is((await runCommand(`${svc}:test`, ['cat', '/after'])).trim(), `after the big one ${ID}`, 'the entry after the 4 GiB one arrived intact');
   assert.match(built.stdout, /^context: \d+ entries, 4\.00 GiB from /m);
+});
+
+test('a file that changes while the context is sent (a log written into the checkout): that build fails naming it, the one before stands', async () => {
+  const base = name('grow-base');
+  const svc = name('grow');
+  const root = checkout({
+    [`docker/build/${base}/Dockerfile`]: 'FROM debian:bookworm\nADD . /checkout\nRUN echo base\n',
+    [`docker/build/${svc}/Dockerfile`]: `FROM edxops/${base}:latest\nADD . /checkout\n`,
+    'build.json': '{"event":"run-start"}\n',
+  });
+  // As `dockmk test --json > build.json` at the checkout root: the file grows once the run
+  // has listed the context. The base's first step means the engine has read its context whole.
+  let grown = false;
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'dockmk.js'), 'test', svc, '--root', root, '--json', '--jobs', '1'], { env: cleanEnv(state(root)), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk;
+    if (!grown && stdout.includes(`"step":"build ${base}","line":"Step 1/`)) {
+      grown = true;
+      appendFileSync(join(root, 'build.json'), '{"event":"step-start"}\n');
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.ok(grown, `the base build started:\n${stdout}`);
+  assert.is(code, 1, stderr);
+  made.push(`${base}:test`);
+  assert.ok((await imageId(`${base}:test`)) !== null, 'the base, sent before the change, is built');
+  assert.is(await imageId(`${svc}:test`), null, 'the build that would have sent another build.json is not');
+  assert.match(stderr, new RegExp(`^dockmk: build ${svc} failed: .*build\\.json changed while it was being sent to the engine`, 'm'));
 });
 
 test.after(async () => {
