@@ -20,6 +20,7 @@ function checkout(): { root: string; env: Record<string, string> } {
     join(root, 'docker/build', SERVICE, 'Dockerfile'),
     ['FROM debian:bookworm', 'ARG GREETING=from-the-dockerfile', 'RUN echo "$GREETING" > /greeting && cat /proc/sys/kernel/random/uuid > /build-id', ''].join('\n'),
   );
+  roots.push(root);
   return { root, env: { DOCKMK_STATE_DIR: join(root, '.dockmk') } };
 }
 
@@ -38,6 +39,7 @@ async function inImage(path: string): Promise<string> {
 }
 
 const made: string[] = [];
+const roots: string[] = [];
 
 test('--build-arg reaches the build: the RUN sees its value, not the ARG default', async () => {
   const { root, env } = checkout();
@@ -74,12 +76,12 @@ test('--no-cache reaches the build: the RUN runs again, where --force alone take
   const second = await inImage('/build-id');
   assert.ok(second !== first, `a new layer: /build-id changed (${first} → ${second})`);
   assert.is(await inImage('/greeting'), 'cached', 'the build arg still reaches the uncached build');
-  rmSync(root, { recursive: true, force: true });
 });
 
 test.after(async () => {
   await docker.getImage(TAG).remove({ force: true }).catch(() => undefined);
   for (const id of made) await docker.getImage(id).remove({ force: true }).catch(() => undefined);
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
 });
 
 test.run();
