@@ -4,6 +4,12 @@
 // dockerd when no engine answers (an engine that answers is left alone), starts a loopback
 // registry with htpasswd auth for the tests, and makes debian:bookworm with debootstrap when it
 // cannot be pulled. What it starts is recorded in .dockmk/setup/state.json for `npm run teardown`.
+// A dockerd killed with -9 leaves a pid file (and containerd's) that stops the next one from
+// starting: setup removes what belongs to no running daemon and says so (scripts/dockerd.mjs).
+//
+// For a test's own daemon: DOCKMK_SETUP_DIR (state, logs), DOCKMK_SETUP_PARTS (a comma list of
+// engine, base, registry; default all), and DOCKMK_DOCKERD_SOCKET, _PIDFILE, _EXEC_ROOT,
+// _DATA_ROOT, _ARGS for where that dockerd lives.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,10 +17,12 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
 import { $, which } from 'zx';
+import { cleanStaleEngine, dockerdArgs, engineSettings, logTail } from './dockerd.mjs';
 
 $.verbose = false;
 const root = resolve(import.meta.dirname, '..');
-const stateDir = join(root, '.dockmk', 'setup');
+const stateDir = process.env.DOCKMK_SETUP_DIR ?? join(root, '.dockmk', 'setup');
+const parts = new Set((process.env.DOCKMK_SETUP_PARTS ?? 'engine,base,registry').split(',').map((part) => part.trim()));
 const statePath = join(stateDir, 'state.json');
 const registryPort = Number(process.env.DOCKMK_TEST_REGISTRY_PORT ?? 5055);
 const registryAddress = `127.0.0.1:${registryPort}`;
@@ -54,7 +62,7 @@ function isAlive(pid) {
   }
 }
 
-/** Starts a daemon detached from this process, logging to a file; returns its pid. */
+/** Starts a daemon detached from this process, logging to a file; returns its pid and process. */
 function startDaemon(name, command, args) {
   const log = join(stateDir, `${name}.log`);
   const fd = openSync(log, 'a');
@@ -63,38 +71,57 @@ function startDaemon(name, command, args) {
   child.unref();
   state.started[name] = { pid: child.pid, command: [command, ...args].join(' '), log };
   saveState();
-  return { pid: child.pid, log };
+  return { pid: child.pid, log, child };
 }
 
-async function waitFor(what, check, seconds, log) {
+/** Waits until `check` passes; fails at once, with the log's last lines, when `child` exits first. */
+async function waitFor(what, check, seconds, log, child) {
+  let exited = null;
+  child?.once('exit', (code, signal) => (exited = signal ?? `code ${code}`));
   for (let i = 0; i < seconds * 4; i++) {
     if (await check()) return;
+    if (exited !== null) fail(`${what} exited (${exited}) before it answered; the end of ${log}:\n${logTail(log)}`);
     await new Promise((done) => setTimeout(done, 250));
   }
-  fail(`${what} did not come up within ${seconds} s; see ${log}`);
+  fail(`${what} did not come up within ${seconds} s; the end of ${log}:\n${logTail(log)}`);
 }
 
 // --- the engine -------------------------------------------------------------------------------
-const docker = new Docker(process.env.DOCKER_HOST ? undefined : { socketPath: '/var/run/docker.sock' });
-const engineAddress = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+const engine = engineSettings();
+const docker = new Docker(process.env.DOCKER_HOST && !engine.own ? undefined : { socketPath: engine.socket });
+const engineAddress = engine.own ? engine.address : (process.env.DOCKER_HOST ?? engine.address);
 const engineAnswers = () => docker.ping().then(() => true, () => false);
 
-if (await engineAnswers()) {
-  const version = await docker.version();
-  say('engine', `Docker ${version.Version} already answers at ${engineAddress}; left alone`);
-} else if (process.env.DOCKER_HOST) {
-  fail(`DOCKER_HOST=${process.env.DOCKER_HOST} does not answer; start that engine, or unset DOCKER_HOST so setup starts a local one`);
-} else {
+if (parts.has('engine')) await setupEngine();
+
+async function setupEngine() {
+  if (await engineAnswers()) {
+    const version = await docker.version();
+    say('engine', `Docker ${version.Version} already answers at ${engineAddress}; left alone`);
+    return;
+  }
+  if (process.env.DOCKER_HOST && !engine.own) {
+    fail(`DOCKER_HOST=${process.env.DOCKER_HOST} does not answer; start that engine, or unset DOCKER_HOST so setup starts a local one`);
+  }
   await install([['dockerd', 'docker.io'], ['ip', 'iproute2']], 'the Docker engine (ip: the remote-engine test gives its second engine a bridge)');
-  const { pid, log } = startDaemon('dockerd', 'dockerd', ['--host', 'unix:///var/run/docker.sock']);
-  await waitFor('dockerd', engineAnswers, 60, log);
+  let cleaned;
+  try {
+    cleaned = await cleanStaleEngine(engine);
+  } catch (error) {
+    fail(`engine: ${error.message}`);
+  }
+  for (const sentence of cleaned) say('engine', sentence);
+  const { pid, log, child } = startDaemon('dockerd', 'dockerd', dockerdArgs(engine));
+  await waitFor('dockerd', engineAnswers, 60, log, child);
   const version = await docker.version();
   say('engine', `started dockerd ${version.Version} (pid ${pid}) at ${engineAddress}; log ${log}`);
 }
 
 // --- the base image ---------------------------------------------------------------------------
 const hasImage = (name) => docker.getImage(name).inspect().then(() => true, () => false);
-if (await hasImage(BASE_IMAGE)) {
+if (!parts.has('base')) {
+  // not asked for (DOCKMK_SETUP_PARTS)
+} else if (await hasImage(BASE_IMAGE)) {
   say(BASE_IMAGE, 'present');
 } else {
   const pulled = await pullWithin(BASE_IMAGE, 30_000);
@@ -146,7 +173,9 @@ const credentialsPath = join(stateDir, 'registry.json');
 const registryAnswers = () =>
   fetch(`http://${registryAddress}/v2/`).then((response) => response.status === 401 || response.ok, () => false);
 
-if (await registryAnswers()) {
+if (!parts.has('registry')) {
+  // not asked for (DOCKMK_SETUP_PARTS)
+} else if (await registryAnswers()) {
   if (!existsSync(credentialsPath)) {
     fail(`something already listens on ${registryAddress} but it is not setup's registry; set DOCKMK_TEST_REGISTRY_PORT to a free port`);
   }
@@ -175,8 +204,8 @@ if (await registryAnswers()) {
     ].join('\n'),
   );
   writeFileSync(credentialsPath, `${JSON.stringify({ address: registryAddress, username, password }, null, 2)}\n`, { mode: 0o600 });
-  const { pid, log } = startDaemon('registry', 'docker-registry', ['serve', join(registryDir, 'config.yml')]);
-  await waitFor('docker-registry', registryAnswers, 30, log);
+  const { pid, log, child } = startDaemon('registry', 'docker-registry', ['serve', join(registryDir, 'config.yml')]);
+  await waitFor('docker-registry', registryAnswers, 30, log, child);
   say('registry', `started docker-registry (pid ${pid}) on ${registryAddress} with htpasswd user ${username}; credentials in ${credentialsPath}`);
 }
 

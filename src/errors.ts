@@ -1,12 +1,14 @@
 // Every error a user can cause or meet is a DockmkError: cli/main.ts prints it as one line
 // (what, where, how to fix) and exits with its code. Anything else is a bug.
 
-/** Exit codes: 1 a step failed, 2 bad input, 70 internal error, 130 interrupted. */
+/** Exit codes: 1 a step failed, 2 bad input, 70 internal error, 130 interrupted, 143 terminated. */
 export const ExitCode = {
   stepFailed: 1,
   badInput: 2,
   internal: 70,
   interrupted: 130,
+  /** SIGTERM: 128 + 15. */
+  terminated: 143,
 } as const;
 
 export interface ErrorOptions {

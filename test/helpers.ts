@@ -1,6 +1,11 @@
-// Shared by the tests: fixture paths, and the checkout a fixture models to.
+// Shared by the tests: `test` with a time limit, the environment of the processes they start,
+// fixture paths, and the checkout a fixture models to.
 
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { test as uvuTest, type Test as UvuTest } from 'uvu';
 import { loadConfig, type Config, type ConfigOverrides } from '../src/config/config.js';
 import { loadCheckout as loadSession } from '../src/cli/session.js';
 import type { RawService } from '../src/discover/checkout.js';
@@ -42,4 +47,118 @@ export function memoryCheckout(files: Record<string, string>, overrides: Record<
       overrides[name] === undefined ? null : { path: `docker/build/${name}/ansible_overrides.yml`, text: overrides[name] as string },
   }));
   return buildCheckout({ root: '/checkout', services, plays: [] }, { ...PLAN_OPTIONS, playsDir: 'docker/plays' });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Every test file takes `test` from here (or from test/it/helpers.ts), not from uvu: uvu has no
+// timeout, so a hung await would hold the run (and CI) until something outside kills it. Each
+// test and hook here fails on its own with a clear message once its time is up, and the run goes
+// on with the next one.
+
+export interface TestOptions {
+  /** This test's limit, for one that is expected to take longer than its file's default. */
+  readonly timeoutMs?: number;
+}
+
+type Body = (context: Record<string, unknown> & { __suite__: string; __test__: string }) => Promise<void> | void;
+
+interface TimedHook {
+  (hook: Body, options?: TestOptions): void;
+  each(hook: Body, options?: TestOptions): void;
+}
+
+export interface TimedTest {
+  (name: string, body: Body, options?: TestOptions): void;
+  only(name: string, body: Body, options?: TestOptions): void;
+  skip(name?: string, body?: Body): void;
+  before: TimedHook;
+  after: TimedHook;
+  run(): void;
+}
+
+/** DOCKMK_TEST_TIMEOUT_FACTOR=3 gives every test three times its limit (a slow machine). */
+const FACTOR = Number(process.env.DOCKMK_TEST_TIMEOUT_FACTOR ?? 1) > 0 ? Number(process.env.DOCKMK_TEST_TIMEOUT_FACTOR ?? 1) : 1;
+
+let watchdog: NodeJS.Timeout | null = null;
+
+/**
+ * After a timeout the abandoned work may still hold a socket or a child process, which would
+ * keep the process alive once uvu has printed its totals (uvu sets process.exitCode and
+ * returns; it never exits). Once that has happened, exit.
+ */
+function exitWhenDone(): void {
+  watchdog ??= setInterval(() => {
+    if (process.exitCode === undefined) return;
+    process.stderr.write('tests: done; work abandoned by a timed-out test was still running, so the process exits now\n');
+    process.exit(process.exitCode);
+  }, 500).unref();
+}
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function limited(what: string, body: Body, limitMs: number): Body {
+  const ms = Math.round(limitMs * FACTOR);
+  return (context) => {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        exitWhenDone();
+        reject(
+          new Error(
+            `${what} did not finish within ${duration(ms)} (a hung await?); it is failed so the run goes on. ` +
+              'If it really needs longer, give it { timeoutMs } as third argument.',
+          ),
+        );
+      }, ms);
+    });
+    return Promise.race([Promise.resolve().then(() => body(context)), expired]).finally(() => clearTimeout(timer));
+  };
+}
+
+/** uvu's `test` with a time limit on every test and hook (`defaultMs` unless a test says otherwise). */
+export function timedTest(defaultMs: number, base: UvuTest = uvuTest): TimedTest {
+  const hook = (register: (hook: Body) => void, kind: string): ((hook: Body, options?: TestOptions) => void) =>
+    (body, options = {}) => register(limited(`the ${kind} hook`, body, options.timeoutMs ?? defaultMs));
+  const timed = ((name: string, body: Body, options: TestOptions = {}) =>
+    base(name, limited(`test "${name}"`, body, options.timeoutMs ?? defaultMs))) as TimedTest;
+  timed.only = (name, body, options = {}) => base.only(name, limited(`test "${name}"`, body, options.timeoutMs ?? defaultMs));
+  timed.skip = (name, body) => base.skip(name, body);
+  timed.before = Object.assign(hook((h) => base.before(h), 'before'), { each: hook((h) => base.before.each(h), 'before.each') });
+  timed.after = Object.assign(hook((h) => base.after(h), 'after'), { each: hook((h) => base.after.each(h), 'after.each') });
+  timed.run = () => base.run();
+  return timed;
+}
+
+/** Unit tests: pure code and small fixtures; the whole unit suite takes seconds. */
+export const UNIT_TIMEOUT_MS = 30_000;
+
+export const test = timedTest(UNIT_TIMEOUT_MS);
+
+// ------------------------------------------------------------------------------------------------
+// The environment of every dockmk process a test starts: an explicit allow-list, so a run
+// behaves the same on a laptop and inside GitHub Actions. Nothing of the caller's GITHUB_*,
+// DOCKER_USERNAME/PASSWORD, DOCKER_CONFIG, DOCKMK_*, CI or GIT_* reaches it unless the test
+// sets it itself.
+
+/** Passed through: where programs are, home, temp dir, and the engine the tests themselves talk to. */
+export const PASSED_ENV: readonly string[] = ['PATH', 'HOME', 'TMPDIR', 'DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'];
+
+let noCredentials: string | null = null;
+
+/** An empty $DOCKER_CONFIG: no credentials unless a test gives some. */
+export function emptyDockerConfig(): string {
+  noCredentials ??= mkdtempSync(join(tmpdir(), 'dockmk-test-no-credentials-'));
+  return noCredentials;
+}
+
+export function cleanEnv(extra: Readonly<Record<string, string>> = {}, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = { LC_ALL: 'C.UTF-8', TZ: 'UTC', DOCKER_CONFIG: emptyDockerConfig() };
+  for (const key of PASSED_ENV) {
+    const value = from[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return { ...env, ...extra };
 }

@@ -5,10 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { REPO_ROOT } from './helpers.js';
+import { REPO_ROOT, test } from './helpers.js';
 
 const WORKFLOW = join(REPO_ROOT, '.github/workflows/images.yml');
 const PLAN = join(REPO_ROOT, '.github/scripts/plan.sh');

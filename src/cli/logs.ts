@@ -22,7 +22,7 @@ export function logsCommand(io: Io) {
         .option('build', { type: 'number', describe: 'Which build: 1 is the oldest kept, -1 the last (default)' }),
     handler: async (args: LogsArgs): Promise<void> => {
       const config = loadConfig(configOverrides(args), io.env, io.cwd);
-      const builds = readHistory(config.stateDir).filter((record) => record.service === args.service && record.log !== undefined);
+      const builds = readHistory(config.stateDir, (message) => io.stderr.write(`warning: ${message}\n`)).filter((record) => record.service === args.service && record.log !== undefined);
       if (builds.length === 0) {
         throw new UsageError(`no build of "${args.service}" is recorded in ${join(config.stateDir, 'history.jsonl')}`, {
           hint: `logs are kept for builds run by dockmk in this checkout (\`dockmk test ${args.service}\`)`,

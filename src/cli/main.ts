@@ -167,13 +167,18 @@ function isEntryPoint(): boolean {
 if (isEntryPoint()) {
   const controller = new AbortController();
   let interrupts = 0;
-  const onSignal = (): void => {
+  // 130 after Ctrl-C (SIGINT), 143 after SIGTERM (a CI runner cancelling the job): 128 + the signal.
+  let signalled: number = ExitCode.interrupted;
+  const onSignal = (signal: NodeJS.Signals): void => {
     interrupts += 1;
     if (interrupts === 1) {
-      process.stderr.write('\ndockmk: interrupting — cancelling running steps (Ctrl-C again to quit at once)\n');
+      signalled = signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
+      process.stderr.write(`\ndockmk: ${signal === 'SIGTERM' ? 'terminated' : 'interrupting'} — cancelling running steps (Ctrl-C again to quit at once)\n`);
       controller.abort();
     } else {
-      process.exit(ExitCode.interrupted);
+      // At once: the engine stops the builds whose connection closes; history notes them (its exit hook).
+      process.stderr.write('dockmk: quitting at once — the engine stops the running builds as the connection closes\n');
+      process.exit(signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted);
     }
   };
   process.on('SIGINT', onSignal);
@@ -186,5 +191,5 @@ if (isEntryPoint()) {
     signal: controller.signal,
     now: () => performance.now(),
   });
-  process.exitCode = code;
+  process.exitCode = code === ExitCode.interrupted ? signalled : code;
 }

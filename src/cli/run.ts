@@ -8,8 +8,10 @@ import type { Argv } from 'yargs';
 import type { Config } from '../config/config.js';
 import type { ContextListing } from '../discover/context.js';
 import { ConfigError, InterruptedError, StepFailedError } from '../errors.js';
+import { checkContextSources } from '../execute/context.js';
 import { loadCredentials } from '../execute/credentials.js';
 import type { Emit, RunEvent } from '../execute/events.js';
+import { lockCheckout } from '../execute/lock.js';
 import { connectRegistry } from '../execute/registry.js';
 import { runPlan } from '../execute/run.js';
 import type { BuildPlan } from '../plan/types.js';
@@ -106,9 +108,12 @@ export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs 
     return;
   }
   const report = prepareReport(plan, config, args, io, listing);
+  // One run at a time on a checkout: a second one waits here, saying for whom.
+  const lock = await lockCheckout(config.stateDir, plan.command, { signal: io.signal, say: (line) => io.stderr.write(`${line}\n`) });
   try {
     await runAndReport(plan, config, args, io, listing, writeBack, report);
   } finally {
+    lock.release();
     await report?.write();
   }
 }
@@ -123,6 +128,7 @@ async function runAndReport(
   report: ReportHook | null,
 ): Promise<void> {
   if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new ConfigError(`--jobs ${args.jobs} is not a positive whole number`);
+  if (listing) checkContextSources(plan, listing);
   const credentials = loadCredentials(config.dockerConfigDir, io.env, config.registry);
   const manifest = args.manifest === undefined ? null : resolve(io.cwd, args.manifest);
   // Written first with nothing pushed, so that a stale file never outlives a run that fails early.
@@ -135,6 +141,7 @@ async function runAndReport(
     flavor: plan.steps.find((step) => step.kind === 'build')?.flavor ?? 'plain',
     clock: () => new Date(),
     actor: actorOf(io.env, () => userInfo().username),
+    warn: (message) => io.stderr.write(`warning: ${message}\n`),
   });
   const progress = progressReporter(args, io);
   const emit: Emit = (event) => {
@@ -159,8 +166,9 @@ async function runAndReport(
     const more = failed.length > 1 ? ` (and ${failed.length - 1} more failure${failed.length > 2 ? 's' : ''}, see above)` : '';
     const pushes = outcome.notPushed.length > 0 || outcome.images.length > 0;
     const pushed = !pushes ? '' : outcome.images.length > 0 ? `; ${describePartialPush(outcome)}` : '; nothing was pushed';
+    const whatIsWhere = outcome.images.length > 0 && manifest !== null ? `what is where: ${manifest}` : undefined;
     throw new StepFailedError(`${failed[0]?.reason ?? 'a step failed'}${more}${pushed}`, {
-      hint: outcome.images.length > 0 && manifest !== null ? `what is where: ${manifest}` : undefined,
+      hint: [failed[0]?.hint, whatIsWhere].filter(Boolean).join('; ') || undefined,
     });
   }
 }

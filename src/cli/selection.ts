@@ -112,7 +112,7 @@ export async function select(args: SelectionArgs & { services?: string[] }, sess
   }
   names.sort();
   if (spec === null && !options.weigh) return { services: names, affected, weights: null };
-  const weights = weighServices(names, { config: config.weights, legacy: setup.legacy?.weights ?? {}, history: readBuildDurations(config.stateDir) });
+  const weights = weighServices(names, { config: config.weights, legacy: setup.legacy?.weights ?? {}, history: readBuildDurations(config.stateDir, 5, (message) => io.stderr.write(`warning: ${message}\n`)) });
   if (spec === null) return { services: names, affected, weights };
   const shard = balanceShards(weights, spec.count)[spec.index - 1];
   const services = shard?.services ?? [];

@@ -62,10 +62,10 @@ export function planOptions(config: Config): PlanOptions {
   };
 }
 
-/** The build context and the digest of each of its files, for input hashes. */
-export async function readInputs(config: Config, checkout: Checkout): Promise<{ listing: ContextListing; inputs: InputSources }> {
+/** The build context and the digest of each of its files, for input hashes; `warn` hears of a digest cache that could not be written. */
+export async function readInputs(config: Config, checkout: Checkout, warn?: (message: string) => void): Promise<{ listing: ContextListing; inputs: InputSources }> {
   const listing = await listContext(config.root, ownState(config));
-  const files = await digestContext(listing, join(config.stateDir, 'cache', 'digests.json'));
+  const files = await digestContext(listing, join(config.stateDir, 'cache', 'digests.json'), warn);
   return { listing, inputs: { files, layout: config.paths, roles: rolesOfServices(config, checkout, listing) } };
 }
 

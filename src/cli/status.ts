@@ -53,12 +53,14 @@ export function statusCommand(io: Io) {
       if (pageDir !== null) checkPageDir(pageDir, '--html');
       const { config, checkout } = await openSession(args, io);
       const wanted = new Set(selectServices(checkout, args.services ?? [], config.paths.build));
-      const { listing, inputs } = await readInputs(config, checkout);
+      const { listing, inputs } = await readInputs(config, checkout, (message) => io.stderr.write(`warning: ${message}
+`));
       const plan = planBuild(checkout, args.for, [...wanted], { ...planOptions(config), inputs, pull: 'never' });
       const engine = await openEngine(args.engine, io);
       await engine.ping(io.signal);
       const images = indexImages(engine);
-      const history = readHistory(config.stateDir);
+      const history = readHistory(config.stateDir, (message) => io.stderr.write(`warning: ${message}
+`));
       const registry = args['registry-check'] ? connectRegistry({ credentials: loadCredentials(config.dockerConfigDir, io.env, config.registry), env: io.env }) : null;
       const entries: StatusEntry[] = [];
       const steps: BuildStep[] = [];

@@ -1,14 +1,12 @@
 // Configuration: defaults, then `dockmk.yml` at the checkout root, then DOCKMK_* environment
 // variables, then flags. The result is one frozen object passed to every stage.
 
-import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { isDomain, isRepositoryPath } from '../model/image-ref.js';
-import { parseWriteBack, type WriteBackTarget } from '../model/write-back.js';
-import { isLabelKey } from '../plan/labels.js';
+import type { WriteBackTarget } from '../model/write-back.js';
+import { checkLabels, parseConfigFile, PUBLISH_EXAMPLES, PUBLISH_HINTS, PUBLISH_VALUES, readConfigText, type FileConfig } from './file.js';
 
 export type PullPolicy = 'auto' | 'always' | 'missing' | 'never';
 
@@ -101,29 +99,14 @@ export interface ConfigOverrides {
   retries?: number | undefined;
 }
 
-interface FileConfig {
-  namespace?: string;
-  fromNamespace?: string;
-  registry?: string;
-  buildArgs?: Record<string, string>;
-  pull?: string;
-  paths?: Partial<Paths>;
-  weights?: Record<string, number>;
-  externalBases?: string[];
-  labels?: Record<string, string>;
-  cacheFrom?: string[];
-  publish?: Record<string, string>;
-  writeBack?: WriteBackTarget[];
-}
-
 export function loadConfig(
   flags: ConfigOverrides,
   env: Readonly<Record<string, string | undefined>> = process.env,
   cwd: string = process.cwd(),
 ): Config {
   const root = resolve(cwd, flags.root ?? '.');
-  const filePath = join(root, CONFIG_FILE);
-  const file = existsSync(filePath) ? parseConfigFile(readFileSync(filePath, 'utf8'), CONFIG_FILE) : {};
+  const text = readConfigText(join(root, CONFIG_FILE), CONFIG_FILE);
+  const file = text === null ? {} : parseConfigFile(text, CONFIG_FILE);
   return resolveConfig(root, file, flags, env);
 }
 
@@ -199,14 +182,6 @@ export function parseLabels(items: readonly string[]): Record<string, string> {
   return checkLabels(labels, '--label');
 }
 
-function checkLabels(labels: Record<string, string>, where: string): Record<string, string> {
-  for (const key of Object.keys(labels)) {
-    if (!isLabelKey(key)) throw new ConfigError(`${where}: "${key}" is not a valid label key`, { hint: 'use letters, digits, ".", "-", "_" and "/", e.g. com.example.team' });
-    if (key.startsWith('org.dockmk.')) throw new ConfigError(`${where}: label "${key}" is dockmk's own`, { hint: 'choose a key under your own domain' });
-  }
-  return labels;
-}
-
 function normalizeRegistry(text: string): string | null {
   const host = text.replace(/^https?:\/\//, '').replace(/\/+$/, '');
   if (host === '' || host === 'docker.io' || host === 'index.docker.io' || host === 'registry-1.docker.io') return null;
@@ -234,103 +209,4 @@ export function parseBuildArgs(items: readonly string[], env: Readonly<Record<st
   return args;
 }
 
-const KEYS = new Set(['namespace', 'fromNamespace', 'registry', 'buildArgs', 'pull', 'paths', 'weights', 'externalBases', 'labels', 'cacheFrom', 'publish', 'writeBack']);
-const PATH_KEYS = new Set(Object.keys(DEFAULT_PATHS));
-const PUBLISH_VALUES: Readonly<Record<string, RegExp>> = {
-  tags: /^(latest|auto)$/,
-  latest: /^(default-branch|always|never)$/,
-  longSha: /^(true|false)$/,
-  defaultBranch: /^\S+$/,
-  retries: /^([0-9]|10)$/,
-};
-const PUBLISH_KEYS = new Set(Object.keys(PUBLISH_VALUES));
-const PUBLISH_HINTS: Readonly<Record<string, string>> = {
-  tags: 'latest or auto',
-  latest: 'default-branch, always or never',
-  longSha: 'true or false',
-  defaultBranch: 'a branch name',
-  retries: 'a whole number from 0 to 10',
-};
-
-const PUBLISH_EXAMPLES: Readonly<Record<string, string>> = { tags: 'auto', latest: 'never', longSha: 'true', defaultBranch: 'main', retries: '3' };
-
-function checkPublishValue(name: string, value: string, where: string): void {
-  if (PUBLISH_VALUES[name]?.test(value) === false) {
-    throw new ConfigError(`${where}: publish.${name} "${value}" is not valid`, { hint: `use ${PUBLISH_HINTS[name]}` });
-  }
-}
-
-/** Parses `dockmk.yml`; every error names file:line. */
-export function parseConfigFile(text: string, file: string): FileConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const lineOf = (node: YamlNode | null | undefined, offset?: number): number =>
-    lineCounter.linePos(offset ?? node?.range?.[0] ?? 0).line;
-  const error = doc.errors[0];
-  if (error) throw new ConfigError(`${file}:${lineOf(null, error.pos[0])}: ${error.message.split('\n')[0]}`);
-  if (doc.contents === null) return {};
-  if (!isMap(doc.contents)) throw new ConfigError(`${file}:${lineOf(doc.contents)}: expected a mapping of settings`);
-  const out: FileConfig = {};
-  for (const pair of doc.contents.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value) : '';
-    const where = `${file}:${lineOf(pair.key as YamlNode)}`;
-    if (!KEYS.has(key)) {
-      throw new ConfigError(`${where}: unknown setting "${key}"`, { hint: `known settings: ${[...KEYS].join(', ')}` });
-    }
-    const value = pair.value as YamlNode | null;
-    if (key === 'writeBack') {
-      // `- FILE:KEY=SERVICE`, as --write-back takes it.
-      if (!isSeq(value) || value.items.some((item) => !isScalar(item))) {
-        throw new ConfigError(`${where}: writeBack must be a list of FILE:KEY=SERVICE`, { hint: 'e.g. writeBack: ["deploy/config.yml:DOCKER_IMAGE_OPENEDX=edxapp"]' });
-      }
-      out.writeBack = value.items.map((item) => parseWriteBack(String((item as { value: unknown }).value), `${file}:${lineOf(item as YamlNode)}: writeBack`));
-    } else if (key === 'weights') {
-      out.weights = parseWeights(value, (node) => `${file}:${lineOf(node)}`);
-    } else if (key === 'externalBases' || key === 'cacheFrom') {
-      if (!isSeq(value) || value.items.some((item) => !isScalar(item) || String(item.value).trim() === '')) {
-        throw new ConfigError(`${where}: ${key} must be a list of image ${key === 'cacheFrom' ? 'references' : 'patterns'}`, {
-          hint: key === 'cacheFrom' ? 'e.g. cacheFrom: ["ghcr.io/my-org/{service}:latest"]' : 'e.g. externalBases: ["debian:*", "ubuntu:focal"]',
-        });
-      }
-      out[key] = value.items.map((item) => String((item as { value: unknown }).value).trim());
-    } else if (key === 'buildArgs' || key === 'paths' || key === 'labels' || key === 'publish') {
-      if (!isMap(value)) throw new ConfigError(`${where}: ${key} must be a mapping`);
-      const entries: Record<string, string> = {};
-      for (const item of value.items) {
-        const name = isScalar(item.key) ? String(item.key.value) : '';
-        const known = key === 'paths' ? PATH_KEYS : key === 'publish' ? PUBLISH_KEYS : null;
-        if (known !== null && !known.has(name)) {
-          throw new ConfigError(`${file}:${lineOf(item.key as YamlNode)}: unknown ${key === 'paths' ? 'path' : 'publish setting'} "${name}"`, {
-            hint: `known: ${[...known].join(', ')}`,
-          });
-        }
-        if (!isScalar(item.value)) throw new ConfigError(`${file}:${lineOf(item.key as YamlNode)}: ${key}.${name} must be a string`);
-        if (key === 'labels') checkLabels({ [name]: '' }, `${file}:${lineOf(item.key as YamlNode)}: labels`);
-        if (key === 'publish') checkPublishValue(name, String(item.value.value), `${file}:${lineOf(item.value as YamlNode)}`);
-        entries[name] = String(item.value.value);
-      }
-      out[key] = entries;
-    } else {
-      if (!isScalar(value)) throw new ConfigError(`${where}: ${key} must be a string`);
-      out[key as 'namespace' | 'fromNamespace' | 'registry' | 'pull'] = String(value.value);
-    }
-  }
-  return out;
-}
-
-/** `weights:` as a mapping (`svc: 5`) or as the legacy list of one-key maps (`- svc: 5`), in minutes. */
-function parseWeights(value: YamlNode | null, where: (node: YamlNode | null | undefined) => string): Record<string, number> {
-  const pairs = isMap(value) ? value.items : isSeq(value) ? value.items.flatMap((item) => (isMap(item) ? item.items : [])) : null;
-  if (pairs === null || (isSeq(value) && value.items.some((item) => !isMap(item)))) {
-    throw new ConfigError(`${where(value)}: weights must be a mapping of service to minutes (or a list of "- service: minutes")`);
-  }
-  const weights: Record<string, number> = {};
-  for (const item of pairs) {
-    const minutes = isScalar(item.value) ? Number(item.value.value) : Number.NaN;
-    if (!isScalar(item.key) || !(minutes > 0) || !Number.isFinite(minutes)) {
-      throw new ConfigError(`${where(item.key as YamlNode)}: the weight of "${String(isScalar(item.key) ? item.key.value : '')}" must be a positive number of minutes`);
-    }
-    weights[String(item.key.value)] = minutes;
-  }
-  return weights;
-}
+export { parseConfigFile } from './file.js';

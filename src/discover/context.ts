@@ -10,6 +10,7 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import dockerignore from '@balena/dockerignore';
+import { DiscoveryError } from '../errors.js';
 
 // CommonJS `module.exports = factory`, typed as an ES default export.
 const ignore = dockerignore as unknown as typeof dockerignore.default;
@@ -51,12 +52,17 @@ export async function listContext(root: string, own: readonly string[] = []): Pr
   let bytes = 0;
 
   const walk = (dir: string): void => {
-    const names = readdirSync(join(root, dir)).sort();
-    for (const name of names) {
+    for (const { name, raw } of readDir(root, dir)) {
       const path = dir === '' ? name : `${dir}/${name}`;
       if (path === DOCKERIGNORE || own.includes(path)) continue;
-      const stat = lstatSync(join(root, path));
       const ignored = matcher?.ignores(path) ?? false;
+      if (raw !== null) {
+        if (ignored) continue;
+        throw new DiscoveryError(`${dir === '' ? '' : `${dir}/`}${escapeName(raw)}`, undefined, 'its name is not valid UTF-8, and dockmk sends only UTF-8 names to the engine', {
+          hint: 'rename it (convmv -f latin1 -t utf-8 --notest <name>), or add it to .dockerignore',
+        });
+      }
+      const stat = lstatSync(join(root, path));
       if (stat.isDirectory()) {
         if (ignored && !mayReinclude(path, exceptions)) continue;
         if (!ignored) entries.push(entry(path, 'directory', stat));
@@ -76,6 +82,34 @@ export async function listContext(root: string, own: readonly string[] = []): Pr
   return { root, entries, dockerignore, bytes };
 }
 
+/**
+ * A directory's names, sorted. A name that is not valid UTF-8 (Node decodes its bytes to
+ * U+FFFD, so the path cannot be opened again) has its bytes in `raw`; `name` is the decoded
+ * form, as the `.dockerignore` matcher sees it.
+ */
+function readDir(root: string, dir: string): { name: string; raw: Buffer | null }[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(root, dir)).sort();
+  } catch (error) {
+    const why = ((error as Error).message ?? String(error)).split(', ')[0];
+    throw new DiscoveryError(dir === '' ? root : dir, undefined, `the directory cannot be read (${why}), so it cannot go into the build context`, {
+      hint: 'make it readable for the user running dockmk, or add it to .dockerignore',
+    });
+  }
+  if (!names.some((name) => name.includes('\uFFFD'))) return names.map((name) => ({ name, raw: null }));
+  const raw = new Map<string, Buffer>();
+  for (const bytes of readdirSync(join(root, dir), { encoding: 'buffer' })) {
+    if (!Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes)) raw.set(bytes.toString('utf8'), bytes);
+  }
+  return names.map((name) => ({ name, raw: raw.get(name) ?? null }));
+}
+
+/** Bytes of a file name as text: printable ASCII as it is, every other byte as \\xNN. */
+function escapeName(bytes: Buffer): string {
+  return [...bytes].map((byte) => (byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`)).join('');
+}
+
 function readDockerignore(root: string): string | null {
   try {
     return readFileSync(join(root, DOCKERIGNORE), 'utf8');
@@ -91,17 +125,33 @@ function entry(path: string, type: ContextEntry['type'], stat: { mode: number; s
 
 /** The .dockerignore lines as Docker reads them: trimmed, comments dropped, paths cleaned. */
 export function parsePatterns(text: string): string[] {
-  const patterns: string[] = [];
-  for (const raw of text.split(/\r?\n/)) {
+  return patternLines(text).map((entry) => entry.pattern);
+}
+
+/** The patterns with the (1-based) line each comes from. */
+export function patternLines(text: string): { pattern: string; line: number }[] {
+  const patterns: { pattern: string; line: number }[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
     let line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
+    if (line === '' || line.startsWith('#')) return;
     const negated = line.startsWith('!');
     if (negated) line = line.slice(1).trim();
     line = posix.normalize(line).replace(/^\/+/, '').replace(/\/+$/, '');
-    if (line === '' || line === '.') continue;
-    patterns.push(negated ? `!${line}` : line);
-  }
+    if (line === '' || line === '.') return;
+    patterns.push({ pattern: negated ? `!${line}` : line, line: index + 1 });
+  });
   return patterns;
+}
+
+/** The .dockerignore line that leaves `path` out of the context (the last pattern that matches it), or null. */
+export function excludingPattern(text: string, path: string): { pattern: string; line: number } | null {
+  let found: { pattern: string; line: number } | null = null;
+  for (const entry of patternLines(text)) {
+    const negated = entry.pattern.startsWith('!');
+    const matches = ignore().add(negated ? entry.pattern.slice(1) : entry.pattern).ignores(path);
+    if (matches) found = negated ? null : entry;
+  }
+  return found;
 }
 
 function mayReinclude(dir: string, exceptions: readonly string[]): boolean {

@@ -1,10 +1,13 @@
 // A digest of every file of the build context (its content, and whether it is executable, as
 // git records it, so digests agree across machines whatever their umask; a symlink's target),
 // read through a cache keyed by path, size, mtime and mode, so a no-op run reads no file twice.
+// The cache is only that: one that cannot be read is started over, one that cannot be written
+// (a full disk, a read-only state directory) is a warning, and the run goes on without it.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DiscoveryError } from '../errors.js';
 import type { ContextListing } from './context.js';
 
 const CACHE_VERSION = 1;
@@ -18,8 +21,11 @@ interface CacheFile {
   files: Record<string, [number, number, number, string]>;
 }
 
-/** Digests of the listed files and links, by path. `cacheFile` may be null (no cache). */
-export async function digestContext(listing: ContextListing, cacheFile: string | null): Promise<Map<string, string>> {
+/**
+ * Digests of the listed files and links, by path. `cacheFile` may be null (no cache); `warn`
+ * hears of a cache that could not be written.
+ */
+export async function digestContext(listing: ContextListing, cacheFile: string | null, warn: (message: string) => void = () => undefined): Promise<Map<string, string>> {
   const cache = cacheFile ? readCache(cacheFile) : { v: CACHE_VERSION, files: {} };
   const next: CacheFile = { v: CACHE_VERSION, files: {} };
   const digests = new Map<string, string>();
@@ -40,7 +46,9 @@ export async function digestContext(listing: ContextListing, cacheFile: string |
     }
     changed = true;
     pending.push(
-      hashFile(join(listing.root, entry.path)).then((sha) => {
+      hashFile(join(listing.root, entry.path)).catch((error: NodeJS.ErrnoException) => {
+        throw unreadable(entry.path, error);
+      }).then((sha) => {
         const digest = `${entry.mode & 0o111 ? 'x' : '-'}:${sha}`;
         digests.set(entry.path, digest);
         if (now - entry.mtimeMs > RACY_MS) next.files[entry.path] = [entry.size, entry.mtimeMs, entry.mode, digest];
@@ -49,8 +57,27 @@ export async function digestContext(listing: ContextListing, cacheFile: string |
     if (pending.length >= 32) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
-  if (cacheFile && (changed || Object.keys(cache.files).length !== Object.keys(next.files).length)) writeCache(cacheFile, next);
+  if (cacheFile && (changed || Object.keys(cache.files).length !== Object.keys(next.files).length)) {
+    try {
+      writeCache(cacheFile, next);
+    } catch (error) {
+      // "ENOSPC: no space left on device, write" without what follows the comma (a path, again)
+      const why = ((error as Error).message ?? String(error)).split(', ')[0];
+      warn(`${cacheFile}: cannot write the digest cache (${why}); going on without it, the next run reads every file again — free space there, or set DOCKMK_STATE_DIR to a writable directory`);
+    }
+  }
   return new Map([...digests].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** A file of the context that cannot be read: Docker refuses to send such a context too ("no permission to read from"). */
+function unreadable(path: string, error: NodeJS.ErrnoException): DiscoveryError {
+  if (error.code === 'ENOENT') {
+    return new DiscoveryError(path, undefined, 'was removed while dockmk read the checkout', { hint: 'run again once nothing writes into the checkout, or add it to .dockerignore' });
+  }
+  const why = (error.message ?? String(error)).split(', ')[0];
+  return new DiscoveryError(path, undefined, `cannot be read (${why}), so it cannot go into the build context`, {
+    hint: 'make it readable for the user running dockmk, or add it to .dockerignore',
+  });
 }
 
 function hashFile(path: string): Promise<string> {
@@ -73,10 +100,15 @@ function readCache(path: string): CacheFile {
   return { v: CACHE_VERSION, files: {} };
 }
 
-/** Written to a temporary file and renamed, so a crash never leaves half a cache. */
+/** Written to a temporary file and renamed, so a crash or a full disk never leaves half a cache. */
 function writeCache(path: string, cache: CacheFile): void {
   mkdirSync(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, JSON.stringify(cache));
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, JSON.stringify(cache));
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }

@@ -3,7 +3,7 @@
 // durations of its most recent builds that really built (an up-to-date or failed step says
 // nothing about how long a build takes). No history file: no durations.
 
-import { readHistory, type BuildRecord } from './runs.js';
+import { readHistory, type BuildRecord, type HistoryWarn } from './runs.js';
 
 /** The last `recent` durations (ms) of each service's `built` records, oldest first. */
 export function buildDurations(records: readonly BuildRecord[], recent = 5): ReadonlyMap<string, readonly number[]> {
@@ -18,6 +18,6 @@ export function buildDurations(records: readonly BuildRecord[], recent = 5): Rea
   return durations;
 }
 
-export function readBuildDurations(stateDir: string, recent = 5): ReadonlyMap<string, readonly number[]> {
-  return buildDurations(readHistory(stateDir), recent);
+export function readBuildDurations(stateDir: string, recent = 5, warn?: HistoryWarn): ReadonlyMap<string, readonly number[]> {
+  return buildDurations(readHistory(stateDir, warn), recent);
 }

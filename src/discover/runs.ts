@@ -1,8 +1,9 @@
 // Reads what earlier runs recorded under the state directory: history.jsonl (one record per
-// build step) and the full logs. A torn or malformed line (a crash mid-write) is skipped; the
-// records before it stay readable.
+// build step) and the full logs. A torn or malformed line (a crash mid-write, a bad edit) is
+// skipped with a warning naming file:line; every good line around it is kept. Records of
+// another version (a newer dockmk) are skipped without a word.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const HISTORY_FILE = 'history.jsonl';
@@ -32,18 +33,52 @@ export interface BuildRecord {
   readonly log?: string;
 }
 
-export function readHistory(stateDir: string): BuildRecord[] {
+/** Called with one line for each problem: `<file>:<line>: …` (a warning, not an error). */
+export type HistoryWarn = (message: string) => void;
+
+/** At most this many bad lines are named one by one; the rest are counted. */
+const NAMED_PROBLEMS = 3;
+
+export function readHistory(stateDir: string, warn: HistoryWarn = () => undefined): BuildRecord[] {
   const path = join(stateDir, HISTORY_FILE);
-  if (!existsSync(path)) return [];
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') warn(`${path}: cannot read the build history (${code ?? String(error)}); going on without it`);
+    return [];
+  }
   const records: BuildRecord[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const record = JSON.parse(line) as BuildRecord;
-      if (record.v === HISTORY_VERSION && typeof record.service === 'string') records.push(record);
-    } catch {
-      // A line cut short by a crash: the records around it are still good.
-    }
+  const bad: string[] = [];
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    const parsed = parseRecord(line);
+    if (typeof parsed !== 'string') records.push(parsed);
+    else if (parsed !== OTHER_VERSION) bad.push(`${path}:${index + 1}: ${parsed}`);
+  });
+  for (const message of bad.slice(0, NAMED_PROBLEMS)) warn(`${message}; skipped, the other lines are kept`);
+  if (bad.length > NAMED_PROBLEMS) {
+    const more = bad.length - NAMED_PROBLEMS;
+    warn(`${path}: ${more} more bad ${more === 1 ? 'line' : 'lines'} skipped (${bad.length} in all); remove them, or the file, to silence this`);
   }
   return records;
+}
+
+const OTHER_VERSION = 'a record of another version';
+
+/** The record a line holds, or why it holds none. */
+function parseRecord(line: string): BuildRecord | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return 'not JSON (a line cut short by a crash, or edited by hand)';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a history record (not a JSON object)';
+  const record = value as Partial<Record<keyof BuildRecord, unknown>>;
+  if (record.v !== HISTORY_VERSION) return typeof record.v === 'number' ? OTHER_VERSION : 'not a history record (no version)';
+  const missing: string[] = (['run', 'service', 'tag', 'status', 'startedAt'] as const).filter((key) => typeof record[key] !== 'string');
+  if (typeof record.durationMs !== 'number') missing.push('durationMs');
+  return missing.length === 0 ? (value as BuildRecord) : `not a history record (${missing.join(', ')} missing or of the wrong type)`;
 }

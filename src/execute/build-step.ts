@@ -47,6 +47,7 @@ export async function build(step: BuildStep, ctx: StepContext): Promise<StepDeta
   if (unreachable.length > 0) {
     throw new StepFailedError(`build ${step.service}: ${unreachable.join(', ')} is excluded from the build context by .dockerignore, so the overrides cannot reach the image`);
   }
+  await checkParentsThere(step, ctx);
   ctx.images.touch(step.tag);
   try {
     const { imageId } = await engine.build(
@@ -95,6 +96,21 @@ async function pullReused(step: BuildStep, ref: ImageRef, ctx: StepContext): Pro
   await ctx.transfer(() => ctx.engine.pull(ref, ctx.credentials.forRegistry(registryOf(ref)), { signal: ctx.signal, onLine: ctx.onLine }));
   await ctx.engine.tag(ref, step.tag);
   return (await ctx.engine.inspectImage(step.tag))?.id ?? '';
+}
+
+/**
+ * A parent this run built (or found up to date) must still be on the engine: without it the
+ * engine would try to pull `<parent>:test` from Docker Hub and fail with "pull access denied".
+ */
+async function checkParentsThere(step: BuildStep, ctx: StepContext): Promise<void> {
+  for (const need of step.needs) {
+    const parent = ctx.resultOf(need)?.step;
+    if (parent?.kind !== 'build' || !step.bases.some((base) => formatImageRef(base) === formatImageRef(parent.tag))) continue;
+    if ((await ctx.engine.inspectImage(parent.tag)) !== null) continue;
+    throw new StepFailedError(`its parent ${formatImageRef(parent.tag)}, which this run ${ctx.resultOf(need)?.status === 'done' ? 'built' : 'found up to date'}, is no longer on the engine (removed by \`docker rmi\` or \`docker image prune\` while the run went on?)`, {
+      hint: 'run the command again: the parent is built again first',
+    });
+  }
 }
 
 export interface InputState {

@@ -1,15 +1,25 @@
 // Streams a build context to the engine: the listed checkout files, plus the rendered
 // Dockerfile under a fixed name that the streamed .dockerignore excludes, as `docker build -f -`
 // does, so the checkout on disk is never written and the image holds the checkout as it is.
+//
+// Each file is sent with the size it was listed (and hashed) with. One that changed since (a
+// log or a build output written into the checkout while the build runs), was removed, or
+// cannot be read fails the build with its path, instead of a "Size mismatch" or a tar the
+// engine reads cut short. Sizes past the ustar limit (8 GiB) go in base-256, which the
+// engine reads.
 
-import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, lstatSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack as tarPack } from 'tar-stream';
 
 type Headers = Parameters<ReturnType<typeof tarPack>['entry']>[0];
-import { DOCKERIGNORE, type ContextListing } from '../discover/context.js';
+import { DOCKERIGNORE, excludingPattern, type ContextEntry, type ContextListing } from '../discover/context.js';
+import { DiscoveryError, StepFailedError } from '../errors.js';
+import { parseDockerfile } from '../model/dockerfile.js';
+import type { BuildPlan } from '../plan/types.js';
 
 /** Where the rendered Dockerfile sits in the context (the daemon drops it before ADD/COPY). */
 export const RENDERED_DOCKERFILE = '.dockmk.Dockerfile';
@@ -35,7 +45,7 @@ export function packContext(listing: ContextListing, dockerfile: string, files: 
       if (replaced !== undefined) {
         await addEntry(archive, { ...header, size: Buffer.byteLength(replaced) }, replaced);
       } else if (entry.type === 'file') {
-        await pipeline(createReadStream(join(listing.root, entry.path)), archive.entry(header));
+        await sendFile(archive, header, listing.root, entry);
       } else {
         await addEntry(archive, { ...header, size: 0, ...(entry.linkname ? { linkname: entry.linkname } : {}) });
       }
@@ -53,6 +63,77 @@ export function packContext(listing: ContextListing, dockerfile: string, files: 
   write().catch((error: Error) => archive.destroy(error));
   // A streamx Readable: it pipes like a Node stream, which is all the engine call needs.
   return archive as unknown as Readable;
+}
+
+/**
+ * Before anything is built: a file or directory a COPY or ADD names that is in the checkout but
+ * left out of the context by .dockerignore (an `ansible_overrides.yml`, say). The engine would
+ * fail that build at its COPY, after the builds before it ran; this names the Dockerfile line
+ * and the .dockerignore line at once. Sources with wildcards or variables, and ones that do not
+ * exist at all, are left to the engine. (A Dockerfile that .dockerignore excludes is fine:
+ * dockmk sends its own rendered copy, as `docker build -f -` does.)
+ */
+export function checkContextSources(plan: BuildPlan, listing: ContextListing): void {
+  if (listing.dockerignore === null) return;
+  const present = new Set(listing.entries.map((entry) => entry.path));
+  for (const step of plan.steps) {
+    if (step.kind !== 'build') continue;
+    for (const source of parseDockerfile(step.dockerfile, step.content, step.buildArgs).contextSources) {
+      const path = posix.normalize(source.source.replace(/^\/+/, '')).replace(/\/+$/, '');
+      if (path === '.' || path === '' || path.startsWith('../') || /[*?[\]$\\]/.test(path) || present.has(path)) continue;
+      // An excluded directory that an exception re-includes a part of is sent with that part.
+      if (listing.entries.some((entry) => entry.path.startsWith(`${path}/`))) continue;
+      try {
+        lstatSync(join(listing.root, path));
+      } catch {
+        continue;
+      }
+      const pattern = excludingPattern(listing.dockerignore, path);
+      throw new DiscoveryError(
+        step.dockerfile,
+        source.line,
+        `${source.instruction} ${source.source}: it is excluded from the build context by ${DOCKERIGNORE}${pattern ? `:${pattern.line} (${pattern.pattern})` : ''}, so this build would fail; nothing was built`,
+        { hint: `remove that pattern, or add !${path} after it in ${DOCKERIGNORE}` },
+      );
+    }
+  }
+}
+
+/** A file, exactly as it was listed: its size, its mtime; else a failure naming it. */
+async function sendFile(archive: ReturnType<typeof tarPack>, header: Headers, root: string, entry: ContextEntry): Promise<void> {
+  const changed = (): StepFailedError =>
+    new StepFailedError(`${entry.path} changed while it was being sent to the engine`, { hint: 'add it to .dockerignore, or write it outside the checkout' });
+  let file;
+  try {
+    file = await open(join(root, entry.path), 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new StepFailedError(`${entry.path} was removed while it was being sent to the engine`, { hint: 'add it to .dockerignore, or write it outside the checkout' });
+    throw new StepFailedError(`${entry.path} cannot be read (${((error as Error).message ?? code).split(', ')[0]})`, {
+      hint: 'make it readable for the user running dockmk, or add it to .dockerignore',
+    });
+  }
+  try {
+    const same = async (): Promise<boolean> => {
+      const stat = await file.stat();
+      return stat.size === entry.size && stat.mtimeMs === entry.mtimeMs;
+    };
+    if (!(await same())) throw changed();
+    if (entry.size === 0) {
+      await addEntry(archive, header, '');
+    } else {
+      try {
+        await pipeline(createReadStream('', { fd: file.fd, autoClose: false, start: 0, end: entry.size - 1 }), archive.entry(header));
+      } catch (error) {
+        // A file cut short while it was read: tar-stream's "Size mismatch".
+        if (!(await same())) throw changed();
+        throw error;
+      }
+    }
+    if (!(await same())) throw changed();
+  } finally {
+    await file.close();
+  }
 }
 
 function fixedFile(name: string): Headers {

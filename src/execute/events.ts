@@ -37,12 +37,14 @@ export interface StepResult {
   readonly baseIds?: Readonly<Record<string, string>>;
   /** Why it failed or was skipped (no secrets). */
   readonly reason?: string;
+  /** How to fix a failure, when the error said. */
+  readonly hint?: string;
 }
 
 export type RunEvent =
   | { readonly kind: 'run-start'; readonly plan: BuildPlan; readonly engine: string; readonly at: number; readonly jobs: number }
   /** `large`: above the size past which a context is worth a look at .dockerignore. */
-  | { readonly kind: 'context'; readonly root: string; readonly files: number; readonly bytes: number; readonly large: boolean }
+  | { readonly kind: 'context'; readonly root: string; readonly files: number; readonly bytes: number; readonly large: boolean; readonly dockerignore?: boolean }
   | { readonly kind: 'step-start'; readonly step: PlanStep; readonly index: number; readonly total: number }
   | { readonly kind: 'step-output'; readonly step: PlanStep; readonly line: string }
   /** A push or pull failed in a way worth another try: `attempt` (2 for the first retry) of `of` starts after `delayMs`. */

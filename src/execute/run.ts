@@ -78,7 +78,7 @@ export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOpti
   const context = (): Promise<ContextListing> => {
     listing ??= (ctx.listContext ?? listCheckoutContext)(plan.root).then((found) => {
       const large = found.bytes > (options.contextWarnBytes ?? CONTEXT_WARN_BYTES);
-      ctx.emit({ kind: 'context', root: found.root, files: found.entries.length, bytes: found.bytes, large });
+      ctx.emit({ kind: 'context', root: found.root, files: found.entries.length, bytes: found.bytes, large, dockerignore: found.dockerignore !== null });
       return found;
     });
     return listing;
@@ -124,7 +124,7 @@ export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOpti
           return;
         }
         const reason = redact(failureReason(step, error, output, ctx.credentials), ctx.credentials.secrets);
-        finish({ step, status: 'failed', durationMs, reason }, output);
+        finish({ step, status: 'failed', durationMs, reason, ...(error.hint ? { hint: redact(error.hint, ctx.credentials.secrets) } : {}) }, output);
         if (!options.keepGoing && stoppedBy === null) {
           stoppedBy = step.id;
           abort.abort();

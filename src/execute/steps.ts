@@ -121,7 +121,9 @@ export function failureReason(step: PlanStep, error: DockmkError, output: readon
 }
 
 /** "docker/build/x/Dockerfile:12 (RUN …): The command … returned a non-zero code: 2". */
-function buildFailure(step: BuildStep, message: string, output: readonly string[]): string {
+function buildFailure(step: BuildStep, full: string, output: readonly string[]): string {
+  // The engine's own wrapping ("build x:test failed: …") says again what this line says.
+  const message = full.replace(/^build \S+ failed: /, '');
   const last = [...output].reverse().find((line) => /^Step \d+\/\d+ : /.test(line));
   const match = last === undefined ? null : /^Step (\d+)\/\d+ : (.*)$/.exec(last);
   if (match === null) return `build ${step.service} failed: ${message}`;

@@ -14,14 +14,21 @@ export interface LogicalLine {
 export interface Lexed {
   readonly escape: string;
   readonly lines: readonly LogicalLine[];
+  /** An `# escape=` directive whose value Docker refuses (only ` and \\ are allowed). */
+  readonly badEscape?: { readonly line: number; readonly value: string };
 }
 
 const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 
-/** Splits Dockerfile text into instructions the way Docker's parser does. */
+/**
+ * Splits Dockerfile text into instructions the way Docker's parser does: a UTF-8 byte order
+ * mark before the first line is dropped (directives after it still count), CRLF line ends are
+ * line ends, parser directives are read until the first line that is not one.
+ */
 export function lexDockerfile(text: string): Lexed {
-  const physical = text.split(/\r?\n/);
+  const physical = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let escape = '\\';
+  let badEscape: Lexed['badEscape'];
   let index = 0;
   const seen = new Set<string>();
   for (; index < physical.length; index++) {
@@ -30,7 +37,9 @@ export function lexDockerfile(text: string): Lexed {
     const name = (match[1] ?? '').toLowerCase();
     if (seen.has(name)) break;
     seen.add(name);
-    if (name === 'escape' && (match[2] === '`' || match[2] === '\\')) escape = match[2];
+    if (name !== 'escape') continue;
+    if (match[2] === '`' || match[2] === '\\') escape = match[2];
+    else badEscape = { line: index + 1, value: match[2] ?? '' };
   }
   const continuation = new RegExp(`${escape === '\\' ? '\\\\' : '`'}[ \\t]*$`);
   const lines: LogicalLine[] = [];
@@ -50,7 +59,7 @@ export function lexDockerfile(text: string): Lexed {
     }
   }
   if (pending !== null) lines.push(toLogical(pending.parts.join(''), pending.line, physical.length));
-  return { escape, lines };
+  return badEscape ? { escape, lines, badEscape } : { escape, lines };
 }
 
 function toLogical(joined: string, line: number, endLine: number): LogicalLine {

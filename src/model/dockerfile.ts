@@ -82,7 +82,10 @@ export function parseDockerfile(
   text: string,
   buildArgs: Readonly<Record<string, string>> = {},
 ): Dockerfile {
-  const { escape, lines } = lexDockerfile(text);
+  const { escape, lines, badEscape } = lexDockerfile(text);
+  if (badEscape) {
+    throw new DiscoveryError(path, badEscape.line, `invalid escape directive "${badEscape.value}": Docker takes only \` or \\`, { hint: 'write # escape=` or # escape=\\, or remove the line' });
+  }
   const env = new Map<string, string>();
   const args: GlobalArg[] = [];
   const stages: Stage[] = [];

@@ -74,7 +74,10 @@ export function formatDuration(ms: number): string {
 }
 
 /** One line for a build context large enough to slow every build down. */
-export function contextWarning(bytes: number): string {
+export function contextWarning(bytes: number, dockerignore = true): string {
+  if (!dockerignore) {
+    return `warning: the build context is ${formatBytes(bytes)} and the checkout has no .dockerignore: every build sends all of it to the engine — add a .dockerignore listing what the images do not need (.git, build output, caches)\n`;
+  }
   return `warning: the build context is ${formatBytes(bytes)}: every build sends all of it to the engine — list what the images do not need (.git, build output, caches) in .dockerignore\n`;
 }
 

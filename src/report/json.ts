@@ -92,7 +92,7 @@ export function eventToJson(event: RunEvent): Record<string, unknown> {
     case 'run-start':
       return { event: 'run-start', command: event.plan.command, engine: event.engine, steps: event.plan.steps.length, jobs: event.jobs };
     case 'context':
-      return { event: 'context', files: event.files, bytes: event.bytes, large: event.large };
+      return { event: 'context', files: event.files, bytes: event.bytes, large: event.large, ...(event.dockerignore === undefined ? {} : { dockerignore: event.dockerignore }) };
     case 'step-start':
       return { event: 'step-start', step: event.step.id, index: event.index + 1, total: event.total };
     case 'step-output':

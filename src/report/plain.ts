@@ -16,7 +16,7 @@ export function createPlainReporter(out: Output): (event: RunEvent) => void {
         break;
       case 'context':
         out.write(`context: ${event.files} entries, ${formatBytes(event.bytes)} from ${event.root}\n`);
-        if (event.large) out.write(contextWarning(event.bytes));
+        if (event.large) out.write(contextWarning(event.bytes, event.dockerignore));
         break;
       case 'step-start':
         out.write(`==> [${event.index + 1}/${event.total}] ${describeStep(event.step)}\n`);

@@ -75,7 +75,7 @@ export function createTtyReporter(out: Terminal, options: TtyOptions): (event: R
         });
         break;
       case 'context':
-        if (event.large) above(contextWarning(event.bytes).trimEnd());
+        if (event.large) above(contextWarning(event.bytes, event.dockerignore).trimEnd());
         break;
       case 'step-start':
         running.set(event.step.id, { step: event.step, started: options.now(), position: '', last: describeStep(event.step) });

@@ -2,11 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { main } from '../../src/cli/main.js';
 import { parseNameStatus } from '../../src/discover/git.js';
-import { fixturePath, REPO_ROOT } from '../helpers.js';
+import { cleanEnv, fixturePath, REPO_ROOT, test } from '../helpers.js';
 
 const AFFECTED = fixturePath('affected');
 const LEGACY = fixturePath('legacy-config');
@@ -37,7 +36,7 @@ async function dockmk(cwd: string, argv: string[], stdin?: string): Promise<Resu
 }
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' });
+  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8', env: cleanEnv() });
 }
 
 /** The affected fixture as a git repository with one commit. */
@@ -179,15 +178,24 @@ test('matrix --waves: one line of JSON, parents in earlier waves', async () => {
   // How the workflow uses it is checked in test/workflow.test.ts.
 });
 
-test("this repository's own history: the commit that added the examples affects all five", async () => {
-  // Found by what it did, not by hash: the history is this repository's, whatever its hashes.
-  const added = execFileSync('git', ['log', '--format=%H', '--diff-filter=A', '--', 'docker/build/hello-app/Dockerfile'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim().split('\n').at(-1) ?? '';
-  assert.match(added, /^[0-9a-f]{40}$/, 'the commit that added the example services is in this clone');
-  const { code, stdout, stderr } = await dockmk(REPO_ROOT, ['affected', '--range', `${added}~1..${added}`]);
+test('the commit that added the example services affects all five (a history made here, not this clone\'s)', async () => {
+  // This repository's own history may be one commit deep (a --depth 1 clone) or absent (a
+  // tarball): the history the test needs is made in a repository of its own, from the
+  // examples as they are now.
+  const root = mkdtempSync(join(tmpdir(), 'dockmk-affected-examples-'));
+  git(root, 'init', '-q', '-b', 'main');
+  writeFileSync(join(root, 'README.md'), 'before the examples\n');
+  git(root, 'add', '-A');
+  git(root, 'commit', '-q', '-m', 'before the examples');
+  for (const path of ['docker', 'playbooks', '.dockerignore']) cpSync(join(REPO_ROOT, path), join(root, path), { recursive: true, verbatimSymlinks: true });
+  git(root, 'add', '-A');
+  git(root, 'commit', '-q', '-m', 'add the example services');
+  const { code, stdout, stderr } = await dockmk(root, ['affected', '--range', 'HEAD~1..HEAD']);
   assert.is(code, 0, stderr);
   assert.is(stdout, 'bookworm-common\nhello-app\nmemcached\nnginx\npython-app-common\n');
-  const explained = await dockmk(REPO_ROOT, ['affected', '--range', `${added}~1..${added}`, '--explain']);
-  assert.match(explained.stdout, /hello-app/);
+  const explained = await dockmk(root, ['affected', '--range', 'HEAD~1..HEAD', '--explain']);
+  assert.match(explained.stdout, /^hello-app\n {2}docker\/build\/hello-app\/Dockerfile \(added\)( \(\+\d+ more\))? → hello-app$/m);
+  assert.match(explained.stdout, /→ role python_app → role hello_app \(meta playbooks\/roles\/hello_app\/meta\/main\.yml:\d+\) → docker\/plays\/hello-app\.yml:\d+ → hello-app/);
 });
 
 test.run();

@@ -1,10 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { main } from '../../src/cli/main.js';
-import { fixturePath } from '../helpers.js';
+import { fixturePath, test } from '../helpers.js';
 
 const LEGACY = fixturePath('legacy-config');
 // The commit the OCI labels name, fixed so that golden plans do not change with each commit.

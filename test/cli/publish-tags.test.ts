@@ -2,15 +2,14 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fixturePath } from '../helpers.js';
+import { cleanEnv, fixturePath, test } from '../helpers.js';
 
 const MAIN = join(process.cwd(), 'src/cli/main.ts');
 
 function pushedRefs(root: string, ...flags: string[]): string[] {
   const out = execFileSync(process.execPath, ['--import', 'tsx', MAIN, 'push', 'xqueue', '--root', root, '--dry-run', '--json', '--tags', 'auto', ...flags], {
-    encoding: 'utf8', env: { ...process.env, GITHUB_REF: '', GITHUB_SHA: '', DOCKMK_DEFAULT_BRANCH: '' },
+    encoding: 'utf8', env: cleanEnv(),
   });
   const plan = JSON.parse(out) as { steps: { action: string; image?: string; from?: string }[] };
   // The published refs: those written from the build's key ref (which the plan pushes first).

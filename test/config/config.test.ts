@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { test } from '../helpers.js';
 import { loadConfig, parseBuildArgs } from '../../src/config/config.js';
+import { main } from '../../src/cli/main.js';
 import { ConfigError } from '../../src/errors.js';
 
 function checkout(configText?: string): string {
@@ -80,6 +81,54 @@ test('labels, cache sources and publish settings: dockmk.yml, then flags', () =>
   assert.equal(loadConfig({}, {}, checkout()).publish, { tags: 'latest', latest: 'default-branch', longSha: false, defaultBranch: null, retries: 3 });
   assert.throws(() => loadConfig({ labels: ['novalue'] }, {}, checkout()), /--label "novalue" is not KEY=VALUE/);
   assert.throws(() => loadConfig({ retries: -1 }, {}, checkout()), /retries -1 is not a whole number/);
+});
+
+test('dockmk.yml faults: a duplicate key, a wrong type at a nested key, an empty file — one line with file:line', () => {
+  const cases: [string, RegExp][] = [
+    ['namespace: a\nnamespace: b\n', /^dockmk\.yml:2: namespace is set twice \(first at line 1\)$/],
+    ['paths:\n  roles: r\n  build: a\n  build: b\n', /^dockmk\.yml:4: paths\.build is set twice \(first at line 3\)$/],
+    ['paths:\n  build: [images]\n', /^dockmk\.yml:2: paths\.build must be a string, not a list$/],
+    ['buildArgs:\n  A: {x: 1}\n', /^dockmk\.yml:2: buildArgs\.A must be a string, not a mapping$/],
+    ['publish:\n  retries: [1]\n', /^dockmk\.yml:2: publish\.retries must be a string, not a list$/],
+    ['paths:\n  build:\n', /^dockmk\.yml:2: paths\.build has no value$/],
+    ['namespace:\n', /^dockmk\.yml:1: namespace has no value$/],
+    ['namespace: true\n', /^dockmk\.yml:1: namespace must be a string, not true$/],
+    ['weights:\n  forum: [1]\n', /^dockmk\.yml:2: the weight of "forum" must be a positive number/],
+    ['', /^dockmk\.yml:1: the file is empty$/],
+    [' \n\n', /^dockmk\.yml:1: the file is empty$/],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(
+      () => loadConfig({}, {}, checkout(text)),
+      (error: unknown) => error instanceof ConfigError && message.test(error.message) && !error.message.includes('\n'),
+      JSON.stringify(text),
+    );
+  }
+});
+
+test('dockmk.yml of comments only is every default; numbers and true/false are taken where they may be', () => {
+  assert.is(loadConfig({}, {}, checkout('# every key optional\n# namespace: x\n')).namespace, 'edxops');
+  const config = loadConfig({}, {}, checkout('namespace: 2024\nbuildArgs:\n  DEBUG: true\n  N: 3\npublish:\n  longSha: true\n'));
+  assert.is(config.namespace, '2024');
+  assert.equal(config.buildArgs, { DEBUG: 'true', N: '3' });
+  assert.is(config.publish.longSha, true);
+});
+
+test('a directory named dockmk.yml: one line, exit 2, not a crash', async () => {
+  const root = checkout();
+  mkdirSync(join(root, 'dockmk.yml'));
+  assert.throws(() => loadConfig({}, {}, root), (error: unknown) => error instanceof ConfigError && error.message === 'dockmk.yml is a directory, not a file');
+  let stderr = '';
+  const code = await main(['list'], {
+    stdout: { write: () => true },
+    stderr: { write: (text: string) => ((stderr += text), true) },
+    env: { HOME: '/nonexistent' },
+    cwd: root,
+    signal: new AbortController().signal,
+    now: () => 0,
+  });
+  assert.is(code, 2);
+  assert.is(stderr, `dockmk: dockmk.yml is a directory, not a file — dockmk reads its settings from the file dockmk.yml at the checkout root: rename or remove the directory ${join(root, 'dockmk.yml')}\n`);
 });
 
 test.run();

@@ -1,7 +1,7 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConfigFile, resolveConfig } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { test } from '../helpers.js';
 
 test('writeBack: in dockmk.yml takes the entries --write-back takes, each naming its line', () => {
   const file = parseConfigFile('namespace: edxops\nwriteBack:\n  - deploy/config.yml:DOCKER_IMAGE_OPENEDX=edxapp\n  - "deploy/values.yml:images.forum=forum"\n', 'dockmk.yml');

@@ -1,9 +1,10 @@
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { listContext, parsePatterns } from '../../src/discover/context.js';
+import { test } from '../helpers.js';
+import { excludingPattern, listContext, parsePatterns, patternLines } from '../../src/discover/context.js';
+import { DiscoveryError } from '../../src/errors.js';
 
 function tree(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'dockmk-context-'));
@@ -58,6 +59,38 @@ test("dockmk's own state directory is never sent, even without a .dockerignore",
   const root = tree({ '.dockmk/history.jsonl': '{}\n', 'a.txt': 'a', 'sub/.dockmk/keep.txt': 'k' });
   const listing = await listContext(root, ['.dockmk']);
   assert.equal(listing.entries.map((e) => e.path), ['a.txt', 'sub', 'sub/.dockmk', 'sub/.dockmk/keep.txt']);
+});
+
+test('a file name that is not valid UTF-8: one error naming it with its bytes escaped, unless .dockerignore leaves it out', async () => {
+  const root = tree({ 'docs/a.txt': 'a' });
+  writeFileSync(join(root, 'docs/café.txt'), '');
+  // A Latin-1 é (one byte, 0xe9): Node writes string paths as UTF-8, so give the bytes.
+  writeFileSync(Buffer.concat([Buffer.from(`${root}/docs/caf`), Buffer.from([0xe9]), Buffer.from('-raw.txt')]), 'x');
+  await listContext(root).then(
+    () => assert.unreachable('a name that is not UTF-8 is refused'),
+    (error: unknown) => {
+      assert.ok(error instanceof DiscoveryError);
+      assert.is(error.message, 'docs/caf\\xe9-raw.txt: its name is not valid UTF-8, and dockmk sends only UTF-8 names to the engine');
+      assert.match(error.hint ?? '', /add it to \.dockerignore/);
+    },
+  );
+  writeFileSync(join(root, '.dockerignore'), 'docs/caf*-raw.txt\n');
+  const listing = await listContext(root);
+  assert.equal(listing.entries.map((e) => e.path), ['docs', 'docs/a.txt', 'docs/café.txt'], 'a UTF-8 é is a name like any other');
+});
+
+test('.dockerignore: the line of each pattern, and which line leaves a path out', () => {
+  const text = '# state\n.git\n\ndocker/build/*/ansible_overrides.yml\ndocs\n!docs/keep.txt\n';
+  assert.equal(patternLines(text), [
+    { pattern: '.git', line: 2 },
+    { pattern: 'docker/build/*/ansible_overrides.yml', line: 4 },
+    { pattern: 'docs', line: 5 },
+    { pattern: '!docs/keep.txt', line: 6 },
+  ]);
+  assert.equal(excludingPattern(text, 'docker/build/x/ansible_overrides.yml'), { pattern: 'docker/build/*/ansible_overrides.yml', line: 4 });
+  assert.equal(excludingPattern(text, 'docs/other.txt'), { pattern: 'docs', line: 5 });
+  assert.is(excludingPattern(text, 'docs/keep.txt'), null);
+  assert.is(excludingPattern(text, 'README.md'), null);
 });
 
 test.run();

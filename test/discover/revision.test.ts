@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { test } from '../helpers.js';
 import { parseDecorations, readRevision, revisionFromEnv, sourceUrl } from '../../src/discover/revision.js';
 import { computeTags } from '../../src/plan/tags.js';
 

@@ -12,7 +12,12 @@ export interface Call {
   ref: string;
   auth?: RegistryAuth | null;
   labels?: Readonly<Record<string, string>>;
+  /** What a build was asked for besides its context, as the engine would receive it. */
+  build?: BuildOptions;
 }
+
+/** A build request without its context stream (kept in `contexts`). */
+export type BuildOptions = Omit<BuildRequest, 'context' | 'tag' | 'cacheFrom'> & { readonly tag: string; readonly cacheFrom: readonly string[] };
 
 export class RecordingEngine implements Engine {
   readonly address = 'fake://engine';
@@ -32,6 +37,11 @@ export class RecordingEngine implements Engine {
   running = 0;
   maxRunning = 0;
   private counter = 0;
+
+  /** The options of each build asked for, in order. */
+  builds(): BuildOptions[] {
+    return this.calls.flatMap((call) => (call.build ? [call.build] : []));
+  }
 
   hold(ref: string): void {
     this.holds.add(ref);
@@ -58,7 +68,15 @@ export class RecordingEngine implements Engine {
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {
       this.contexts.push(await drain(request.context));
-      this.calls.push({ op: 'build', ref: name, labels: request.labels });
+      const build: BuildOptions = {
+        dockerfile: request.dockerfile,
+        tag: name,
+        buildArgs: request.buildArgs,
+        noCache: request.noCache,
+        labels: request.labels,
+        cacheFrom: request.cacheFrom.map(formatImageRef),
+      };
+      this.calls.push({ op: 'build', ref: name, labels: request.labels, build });
       for (const line of this.outputs.get(`build ${name}`) ?? []) options.onLine(line);
       if (this.holds.has(name)) await this.wait(name, options.signal);
       const failure = this.failures.get(`build ${name}`);

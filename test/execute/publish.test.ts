@@ -3,7 +3,6 @@
 // back, the registry as the cache, promote, the highest-release rule, latest moved by someone else.
 // test/it/ does the same on a real engine and registry.
 
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ContextListing } from '../../src/discover/context.js';
 import { loadCredentials } from '../../src/execute/credentials.js';
@@ -16,7 +15,7 @@ import { computeTags } from '../../src/plan/tags.js';
 import type { BuildPlan, BuildStep } from '../../src/plan/types.js';
 import { eventToJson } from '../../src/report/json.js';
 import { describePartialPush, markdownSummary, publishOutcome } from '../../src/report/publish.js';
-import { memoryCheckout, PLAN_OPTIONS } from '../helpers.js';
+import { memoryCheckout, PLAN_OPTIONS, test } from '../helpers.js';
 import { RecordingEngine } from './fake-engine.js';
 import { FakeRegistry } from './fake-registry.js';
 

@@ -1,5 +1,5 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { test } from '../helpers.js';
 import { EngineError, InterruptedError } from '../../src/errors.js';
 import { RegistryError, retryAfterMs } from '../../src/execute/registry.js';
 import { isTransient, MAX_RETRY_AFTER_MS, retryDelay, withRetry, type RetryPolicy } from '../../src/execute/retry.js';

@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ContextListing } from '../../src/discover/context.js';
 import type { Credentials } from '../../src/execute/credentials.js';
@@ -10,7 +9,7 @@ import type { RunEvent } from '../../src/execute/events.js';
 import { runPlan, type RunContext } from '../../src/execute/run.js';
 import { planBuild } from '../../src/plan/plan.js';
 import { createPlainReporter } from '../../src/report/plain.js';
-import { fixturePath, loadCheckout, memoryCheckout, PLAN_OPTIONS, planOptionsFor } from '../helpers.js';
+import { fixturePath, loadCheckout, memoryCheckout, PLAN_OPTIONS, planOptionsFor, test } from '../helpers.js';
 import { RecordingEngine } from './fake-engine.js';
 import { FakeRegistry } from './fake-registry.js';
 
@@ -140,7 +139,12 @@ test('a context above the threshold is flagged once, and the plain report warns 
   let printed = '';
   const report = createPlainReporter({ write: (text: string) => (printed += text) });
   for (const event of flagged) report(event);
-  assert.match(printed, /^warning: the build context is 3(\.0)? ?MiB: .*\.dockerignore\n$/m);
+  assert.match(printed, /^warning: the build context is 3(\.0)? ?MiB and the checkout has no \.dockerignore: .* add a \.dockerignore .*\n$/m);
+  const withIgnore: RunEvent[] = [];
+  await runPlan(plan, { ...context(new RecordingEngine(), withIgnore), listContext: async (root) => ({ ...(await big(root)), dockerignore: '.git\n' }) }, { ...options, contextWarnBytes: 1024 * 1024 });
+  printed = '';
+  for (const event of withIgnore.filter((e) => e.kind === 'context')) report(event);
+  assert.match(printed, /^warning: the build context is 3(\.0)? ?MiB: every build sends all of it .* in \.dockerignore\n$/m);
 
   const quiet: RunEvent[] = [];
   await runPlan(plan, { ...context(new RecordingEngine(), quiet), listContext: big }, options);

@@ -1,4 +1,3 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ContextListing } from '../../src/discover/context.js';
 import { loadCredentials } from '../../src/execute/credentials.js';
@@ -7,7 +6,7 @@ import { runPlan, type RunOptions } from '../../src/execute/run.js';
 import { INPUT_LABEL } from '../../src/execute/steps.js';
 import { planBuild } from '../../src/plan/plan.js';
 import type { BuildPlan } from '../../src/plan/types.js';
-import { memoryCheckout, PLAN_OPTIONS } from '../helpers.js';
+import { memoryCheckout, PLAN_OPTIONS, test } from '../helpers.js';
 import { RecordingEngine } from './fake-engine.js';
 import { FakeRegistry } from './fake-registry.js';
 

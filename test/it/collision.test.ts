@@ -4,9 +4,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { docker, dockmk, ok, summaryOf } from './helpers.js';
+import { docker, dockmk, ok, summaryOf, test } from './helpers.js';
 
 const NAME = `collide-${process.pid}`;
 

@@ -6,9 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyOfCheckout, dockmk, eventually, httpGet, imageId, ok, runImage, summaryOf } from './helpers.js';
+import { copyOfCheckout, dockmk, eventually, httpGet, imageId, ok, runImage, summaryOf, test } from './helpers.js';
 
 /** A copy of the examples under git, so "the checkout is unchanged" is what git says. */
 function gitCheckout(): { root: string; env: Record<string, string>; status: () => string } {

@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import * as assert from 'uvu/assert';
-import { REPO_ROOT } from '../helpers.js';
+import { cleanEnv, REPO_ROOT, timedTest } from '../helpers.js';
+
+export { cleanEnv } from '../helpers.js';
+
+/** Integration tests build images; the slowest (every example service, cold) takes minutes. */
+export const IT_TIMEOUT_MS = 10 * 60_000;
+
+export const test = timedTest(IT_TIMEOUT_MS);
 
 export const docker = new Docker(process.env.DOCKER_HOST ? undefined : { socketPath: '/var/run/docker.sock' });
 
@@ -37,12 +44,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node bin/dockmk.js ...argv` as a user would. */
+/**
+ * Runs `node bin/dockmk.js ...argv` as a user would, in a clean environment (cleanEnv: nothing
+ * of the caller's CI, credentials or DOCKMK_* settings) plus what `options.env` sets.
+ */
 export function dockmk(argv: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'dockmk.js'), ...argv], {
       cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, DOCKER_CONFIG: join(tmpdir(), 'dockmk-no-credentials'), ...options.env },
+      env: cleanEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -4,10 +4,9 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../helpers.js';
-import { copyOfCheckout, docker, dockmk, imageId, ok, summaryOf } from './helpers.js';
+import { cleanEnv, copyOfCheckout, docker, dockmk, imageId, ok, summaryOf, test } from './helpers.js';
 
 const ALL = ['bookworm-common', 'memcached', 'nginx', 'python-app-common', 'hello-app'];
 const sorted = (names: readonly string[]) => [...names].sort();
@@ -82,7 +81,7 @@ test('Ctrl-C during a build cancels it engine-side, moves no tag, records it, an
   writeFileSync(join(root, 'docker/build/slow/Dockerfile'), 'FROM edxops/bookworm-common:latest\nRUN echo "slow build started" && sleep 120\n');
   const stateDir = join(root, '.dockmk');
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/dockmk.js'), 'test', 'slow', '--root', root, '--progress', 'json'], {
-    env: { ...process.env, DOCKMK_STATE_DIR: stateDir },
+    env: cleanEnv({ DOCKMK_STATE_DIR: stateDir }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -1,11 +1,15 @@
-// Issue 6 on the real engine and a real registry of this file's own (test/it/registry.ts, not
+// Issue 6 on the real engine and a real registry of the test's own (test/it/registry.ts, not
 // the shared one on 127.0.0.1:5055): tag rules seen through the registry API, a wrong password,
 // a credential helper, CI variables, the registry stopped mid-run (retries, latest unmoved), no
 // secret in any output, the --manifest and GITHUB_STEP_SUMMARY reports, and OCI labels.
 //
-// A tiny checkout of its own (two services, one FROM the other, builds in seconds) in a temp dir,
-// a git repository on `main` tagged v1.2.3. Builds are shared: the first push builds, the later
-// ones find the images up to date and only push.
+// Every test is on its own: it gets a fixture of its own (publishTest) — a tiny checkout (two
+// services, one FROM the other, builds in seconds) under git on `main` tagged v1.2.3, service
+// and namespace names no other test uses, a state dir — builds and pushes what it needs, and
+// ends with a scan for the registry's secret in everything its runs printed or wrote. What
+// they share is the registry process (started by the first test that needs it, each test in a
+// namespace of its own: pushing the base layers to a fresh registry per test took ~20 s each);
+// the test that stops the registry mid-run has one of its own. One failure fails one test.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,91 +17,155 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../helpers.js';
-import { docker } from './helpers.js';
+import { cleanEnv, docker, test } from './helpers.js';
 import { MANIFEST_V2, startRegistry, type OwnRegistry } from './registry.js';
-
-// Names of this run only: the engine is shared with other tests and other sessions.
-const ID = randomBytes(3).toString('hex');
-const NS = `pubns${ID}`;
-const BASE = `pubbase-${ID}`;
-const APP = `pubapp-${ID}`;
-const SERVICES = [BASE, APP] as const;
 
 interface Run {
   argv: string[];
   code: number;
   stdout: string;
   stderr: string;
+  /** The log of the fixture's registry (for failure messages). */
+  registryLog: () => string;
 }
 
 interface Fixture {
+  /** Names of this test only: the engine is shared with other tests and other sessions. */
+  id: string;
+  ns: string;
+  base: string;
+  app: string;
+  services: readonly [string, string];
   registry: OwnRegistry;
   /** the checkout */
   root: string;
-  /** every temp dir of this file, removed at the end */
+  /** every temp dir of this test, removed at the end */
   tmp: string;
   stateDir: string;
   /** HEAD's full sha at the tagged commit */
   sha: string;
   /** $DOCKER_CONFIG with an `auths` entry holding the right password */
   authsConfig: string;
+  /** every dockmk run of this test, for the secret scan */
+  runs: Run[];
+  /** report files its runs wrote (manifest, step summary), for the secret scan */
+  reports: string[];
 }
 
-/** Every dockmk run of this file, for the secret scan. */
-const runs: Run[] = [];
-/** Report files written by runs (manifest, step summary), for the secret scan. */
-const reportFiles: string[] = [];
+let shared: Promise<OwnRegistry> | null = null;
 
-let fixture: Promise<Fixture> | null = null;
-/** Started by the first test that needs it; a failure fails every test that needs it, loudly. */
-function setup(): Promise<Fixture> {
-  fixture ??= makeFixture();
-  return fixture;
+/** The registry the tests share (each in its own namespace); a failure to start it fails each test that needs it, saying why. */
+function sharedRegistry(): Promise<OwnRegistry> {
+  shared ??= startRegistry();
+  return shared;
 }
 
-async function makeFixture(): Promise<Fixture> {
+test.after(async () => {
+  const registry = await shared?.catch(() => null);
+  await registry?.dispose();
+});
+
+/**
+ * A test with a fixture of its own, disposed of (images, temp dirs, its own registry)
+ * whatever happens. `ownRegistry`: for a test that stops or breaks the registry.
+ */
+function publishTest(name: string, body: (f: Fixture) => Promise<void>, options: { ownRegistry?: boolean } = {}): void {
+  test(name, async () => {
+    const own = options.ownRegistry === true;
+    const f = await makeFixture(own ? await startRegistry() : await sharedRegistry(), own);
+    try {
+      await body(f);
+      assertNoSecret(f);
+    } finally {
+      await dispose(f, own);
+    }
+  });
+}
+
+async function makeFixture(registry: OwnRegistry, own: boolean): Promise<Fixture> {
+  const id = randomBytes(3).toString('hex');
+  const names = { id, ns: `pubns${id}`, base: `pubbase-${id}`, app: `pubapp-${id}` };
   const tmp = mkdtempSync(join(tmpdir(), 'dockmk-it-publish-'));
-  const registry = await startRegistry();
-  registryLog = registry.log;
-  const root = join(tmp, 'checkout');
-  writeCheckout(root);
-  git(root, 'init', '-q', '-b', 'main');
-  git(root, 'config', 'user.name', 'dockmk publish test');
-  git(root, 'config', 'user.email', 'publish-test@dockmk.invalid');
-  git(root, 'config', 'commit.gpgsign', 'false');
-  git(root, 'add', '-A');
-  git(root, 'commit', '-q', '-m', 'two services to publish');
-  git(root, 'tag', 'v1.2.3');
-  const sha = git(root, 'rev-parse', 'HEAD');
-  const stateDir = join(tmp, 'state');
-  mkdirSync(stateDir);
-  const authsConfig = configDir(tmp, 'auths', { auths: { [registry.address]: { auth: registry.basicAuth } } });
-  return { registry, root, tmp, stateDir, sha, authsConfig };
+  try {
+    const root = join(tmp, 'checkout');
+    writeCheckout(root, names);
+    git(root, 'init', '-q', '-b', 'main');
+    git(root, 'config', 'user.name', 'dockmk publish test');
+    git(root, 'config', 'user.email', 'publish-test@dockmk.invalid');
+    git(root, 'config', 'commit.gpgsign', 'false');
+    git(root, 'add', '-A');
+    git(root, 'commit', '-q', '-m', 'two services to publish');
+    git(root, 'tag', 'v1.2.3');
+    const sha = git(root, 'rev-parse', 'HEAD');
+    const stateDir = join(tmp, 'state');
+    mkdirSync(stateDir);
+    const authsConfig = configDir(tmp, 'auths', { auths: { [registry.address]: { auth: registry.basicAuth } } });
+    return { ...names, services: [names.base, names.app], registry, root, tmp, stateDir, sha, authsConfig, runs: [], reports: [] };
+  } catch (error) {
+    if (own) await registry.dispose();
+    rmSync(tmp, { recursive: true, force: true });
+    throw error;
+  }
 }
 
-function writeCheckout(root: string): void {
+async function dispose(f: Fixture, own: boolean): Promise<void> {
+  if (own) await f.registry.dispose();
+  // This test's images only (tagged, or untagged but still known by a digest of its
+  // namespace), children before their parents.
+  const mine = (name: string): boolean => name.includes(f.id);
+  const images = (await docker.listImages()).filter((image) => [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].some(mine));
+  for (const image of images.sort((a, b) => b.Created - a.Created)) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+  rmSync(f.tmp, { recursive: true, force: true });
+}
+
+/** Neither the password nor its base64 form in any output of the test's runs, its state dir (history, logs) or its reports. */
+function assertNoSecret(f: Fixture): void {
+  const secrets = { password: f.registry.password, 'base64 of user:password': f.registry.basicAuth };
+  const leaks: string[] = [];
+  for (const run of f.runs) {
+    for (const [name, secret] of Object.entries(secrets)) {
+      if (run.stdout.includes(secret)) leaks.push(`the ${name} in stdout of dockmk ${run.argv.join(' ')}`);
+      if (run.stderr.includes(secret)) leaks.push(`the ${name} in stderr of dockmk ${run.argv.join(' ')}`);
+    }
+  }
+  const files = [...walk(f.stateDir), ...f.reports.filter((file) => existsSync(file))];
+  for (const file of files) {
+    const text = readFileSync(file).toString('latin1');
+    for (const [name, secret] of Object.entries(secrets)) if (text.includes(secret)) leaks.push(`the ${name} in ${file}`);
+  }
+  assert.equal(leaks, [], `expected the password in no output or file; found:\n${leaks.join('\n')}`);
+}
+
+function walk(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
+function writeCheckout(root: string, { ns, base, app }: { ns: string; base: string; app: string }): void {
   const files: Record<string, string> = {
     '.dockerignore': '.git\n',
     'release.txt': 'release 1\n',
-    [`docker/build/${BASE}/Dockerfile`]: [
+    [`docker/build/${base}/Dockerfile`]: [
       'FROM debian:bookworm',
       'ADD . /edx/app/edx_ansible/edx_ansible',
-      `RUN cp /edx/app/edx_ansible/edx_ansible/release.txt /etc/${BASE}-release`,
+      `RUN cp /edx/app/edx_ansible/edx_ansible/release.txt /etc/${base}-release`,
       '',
     ].join('\n'),
-    [`docker/build/${BASE}/ansible_overrides.yml`]: '---\nPUBLISH_TEST: base\n',
-    [`docker/build/${APP}/Dockerfile`]: [
-      `FROM ${NS}/${BASE}:latest`,
+    [`docker/build/${base}/ansible_overrides.yml`]: '---\nPUBLISH_TEST: base\n',
+    [`docker/build/${app}/Dockerfile`]: [
+      `FROM ${ns}/${base}:latest`,
       'ADD . /edx/app/edx_ansible/edx_ansible',
-      `RUN cat /etc/${BASE}-release > /etc/${APP}-release`,
+      `RUN cat /etc/${base}-release > /etc/${app}-release`,
       '',
     ].join('\n'),
-    [`docker/build/${APP}/ansible_overrides.yml`]: '---\nPUBLISH_TEST: app\n',
-    [`docker/plays/${BASE}.yml`]: '- name: Deploy the base\n  hosts: all\n  gather_facts: false\n  roles:\n    - publish_test\n',
-    [`docker/plays/${APP}.yml`]: '- name: Deploy the app\n  hosts: all\n  gather_facts: false\n  roles:\n    - publish_test\n',
+    [`docker/build/${app}/ansible_overrides.yml`]: '---\nPUBLISH_TEST: app\n',
+    [`docker/plays/${base}.yml`]: '- name: Deploy the base\n  hosts: all\n  gather_facts: false\n  roles:\n    - publish_test\n',
+    [`docker/plays/${app}.yml`]: '- name: Deploy the app\n  hosts: all\n  gather_facts: false\n  roles:\n    - publish_test\n',
     'playbooks/roles/publish_test/tasks/main.yml': '- name: Say hello\n  debug:\n    msg: "{{ PUBLISH_TEST | default(\'none\') }}"\n',
     'playbooks/roles/publish_test/defaults/main.yml': '---\nPUBLISH_TEST: none\n',
   };
@@ -108,12 +176,12 @@ function writeCheckout(root: string): void {
 }
 
 function git(root: string, ...args: string[]): string {
-  const result = spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  const result = spawnSync('git', args, { cwd: root, encoding: 'utf8', env: cleanEnv() });
   if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed (exit ${result.status}): ${result.stderr}`);
   return result.stdout.trim();
 }
 
-/** A $DOCKER_CONFIG directory of this file's own holding `config` (null: no config.json at all). */
+/** A $DOCKER_CONFIG directory of the test's own holding `config` (null: no config.json at all). */
 function configDir(tmp: string, name: string, config: object | null): string {
   const dir = join(tmp, `docker-config-${name}`);
   mkdirSync(dir);
@@ -121,19 +189,13 @@ function configDir(tmp: string, name: string, config: object | null): string {
   return dir;
 }
 
-/** The environment of a run: nothing from CI or the caller's credentials leaks in. */
+/** The environment of a run: the clean one of every test run (nothing from CI or the caller's credentials), the fixture's state dir, and `extra`. */
 function runEnv(f: Fixture, extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value === undefined) continue;
-    if (/^(GITHUB_|DOCKMK_)/.test(key) || ['DOCKER_CONFIG', 'DOCKER_USERNAME', 'DOCKER_PASSWORD'].includes(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, DOCKMK_STATE_DIR: f.stateDir, ...extra };
+  return cleanEnv({ DOCKMK_STATE_DIR: f.stateDir, ...extra });
 }
 
 /** `node bin/dockmk.js ...argv`; `onLine` sees each stdout line as it comes. */
-function dockmk(argv: string[], env: Record<string, string>, onLine?: (line: string) => void): Promise<Run> {
+function dockmk(f: Fixture, argv: string[], env: Record<string, string>, onLine?: (line: string) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'dockmk.js'), ...argv], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -149,8 +211,8 @@ function dockmk(argv: string[], env: Record<string, string>, onLine?: (line: str
     child.on('error', reject);
     child.on('close', (code, signal) => {
       void closed.then(() => {
-        const run = { argv, code: code ?? (signal ? 128 : 1), stdout, stderr };
-        runs.push(run);
+        const run = { argv, code: code ?? (signal ? 128 : 1), stdout, stderr, registryLog: f.registry.log };
+        f.runs.push(run);
         resolve(run);
       });
     });
@@ -160,14 +222,11 @@ function dockmk(argv: string[], env: Record<string, string>, onLine?: (line: str
 /** What a run did, for assertion messages: exit code, stderr, the tail of stdout (and the registry's errors). */
 function seen(run: Run): string {
   const text = `\n  dockmk ${run.argv.join(' ')}\n  exit ${run.code}\n  stderr:\n${indent(run.stderr || '(empty)')}\n  stdout (tail):\n${indent(run.stdout.slice(-2500) || '(empty)')}`;
-  if (run.code === 0 || registryLog === null) return text;
+  if (run.code === 0) return text;
   // The registry's own errors, but not the 404s of HEAD /blobs/ every push asks first.
-  const errors = registryLog().split('\n').filter((line) => /level=error/.test(line) && !/http\.request\.method=HEAD/.test(line));
+  const errors = run.registryLog().split('\n').filter((line) => /level=error/.test(line) && !/http\.request\.method=HEAD/.test(line));
   return `${text}\n  registry errors (last ${Math.min(errors.length, 6)} of ${errors.length}):\n${indent(errors.slice(-6).join('\n') || '(none)')}`;
 }
-
-/** The log of this file's registry, once it runs. */
-let registryLog: (() => string) | null = null;
 
 function indent(text: string): string {
   return text.trimEnd().split('\n').map((line) => `    ${line}`).join('\n');
@@ -206,13 +265,13 @@ function summaryOf(run: Run): Summary {
 }
 
 function pushArgs(f: Fixture, ...more: string[]): string[] {
-  return ['push', ...SERVICES, '--root', f.root, '--registry', f.registry.address, '--namespace', NS, '--tags', 'auto', '--json', ...more];
+  return ['push', ...f.services, '--root', f.root, '--registry', f.registry.address, '--namespace', f.ns, '--tags', 'auto', '--json', ...more];
 }
 
 const TAGS_AT_RELEASE = (sha: string): string[] => [`sha-${sha.slice(0, 7)}`, '1.2.3', '1.2', '1', 'main', 'latest'];
-const repo = (service: string): string => `${NS}/${service}`;
-const ref = (f: Fixture, service: string, tag: string): string => `${f.registry.address}/${repo(service)}:${tag}`;
-const refsAt = (f: Fixture, tags: readonly string[]): string[] => SERVICES.flatMap((service) => tags.map((tag) => ref(f, service, tag))).sort();
+const repo = (f: Fixture, service: string): string => `${f.ns}/${service}`;
+const ref = (f: Fixture, service: string, tag: string): string => `${f.registry.address}/${repo(f, service)}:${tag}`;
+const refsAt = (f: Fixture, tags: readonly string[]): string[] => f.services.flatMap((service) => tags.map((tag) => ref(f, service, tag))).sort();
 const sorted = (list: readonly string[]): string[] => [...list].sort();
 
 async function imageExists(name: string): Promise<boolean> {
@@ -221,11 +280,10 @@ async function imageExists(name: string): Promise<boolean> {
 
 // ------------------------------------------------------------------------------------------------
 
-test('a wrong password: refused at once, naming the registry; nothing built, nothing pushed', async () => {
-  const f = await setup();
+publishTest('a wrong password: refused at once, naming the registry; nothing built, nothing pushed', async (f) => {
   const wrong = `wrong-${randomBytes(9).toString('base64url')}`;
   const config = configDir(f.tmp, 'wrong', { auths: { [f.registry.address]: { auth: Buffer.from(`${f.registry.username}:${wrong}`).toString('base64') } } });
-  const run = await dockmk(pushArgs(f), runEnv(f, { DOCKER_CONFIG: config }));
+  const run = await dockmk(f, pushArgs(f), runEnv(f, { DOCKER_CONFIG: config }));
   assert.ok(run.code !== 0, `expected a non-zero exit with a wrong password, saw 0${seen(run)}`);
   assert.ok(run.stderr.includes(f.registry.address), `expected stderr to name the registry ${f.registry.address}${seen(run)}`);
   assert.match(run.stderr, /refused the credentials/, `expected stderr to say the credentials were refused${seen(run)}`);
@@ -233,19 +291,18 @@ test('a wrong password: refused at once, naming the registry; nothing built, not
 
   const builds = eventsOf(run).filter((event) => event.event === 'step-start' && String(event.step).startsWith('build '));
   assert.equal(builds.map((event) => event.step), [], `expected no build step to start${seen(run)}`);
-  for (const service of SERVICES) {
+  for (const service of f.services) {
     assert.not.ok(await imageExists(`${service}:latest`), `expected no local ${service}:latest (nothing built), but the engine has it`);
   }
-  const ours = (await f.registry.catalog()).filter((name) => name.startsWith(`${NS}/`));
-  assert.equal(ours, [], `expected no repository of ${NS} in the registry's catalog, saw ${JSON.stringify(ours)}`);
-  for (const service of SERVICES) {
-    assert.is(await f.registry.tags(repo(service)), null, `expected /v2/${repo(service)}/tags/list to be 404`);
+  const ours = (await f.registry.catalog()).filter((name) => name.startsWith(`${f.ns}/`));
+  assert.equal(ours, [], `expected no repository of ${f.ns} in the registry's catalog, saw ${JSON.stringify(ours)}`);
+  for (const service of f.services) {
+    assert.is(await f.registry.tags(repo(f, service)), null, `expected /v2/${repo(f, service)}/tags/list to be 404`);
   }
 });
 
-test('push --tags auto with config.json auths: every tag is in the registry, all on one digest', async () => {
-  const f = await setup();
-  const run = await dockmk(pushArgs(f), runEnv(f, { DOCKER_CONFIG: f.authsConfig }));
+publishTest('push --tags auto with config.json auths: every tag is in the registry, all on one digest', async (f) => {
+  const run = await dockmk(f, pushArgs(f), runEnv(f, { DOCKER_CONFIG: f.authsConfig }));
   ok(run, 'push with the right credentials in auths');
   const expectedTags = TAGS_AT_RELEASE(f.sha);
   const summary = summaryOf(run);
@@ -255,19 +312,18 @@ test('push --tags auto with config.json auths: every tag is in the registry, all
   const firstLatest = events.findIndex((event) => event.event === 'step-start' && /^push .*:latest$/.test(String(event.step)));
   const lastVersioned = events.findLastIndex((event) => event.event === 'step-end' && /^push /.test(String(event.step)) && !String(event.step).endsWith(':latest'));
   assert.ok(firstLatest > lastVersioned, `expected every latest push to start after the last versioned push ended (event ${lastVersioned}); the first started at event ${firstLatest}${seen(run)}`);
-  for (const service of SERVICES) {
-    const tags = await f.registry.tags(repo(service));
+  for (const service of f.services) {
+    const tags = await f.registry.tags(repo(f, service));
     const missing = expectedTags.filter((tag) => !(tags ?? []).includes(tag));
-    assert.equal(missing, [], `expected the registry's tags of ${repo(service)} to hold ${expectedTags.join(', ')}; saw ${JSON.stringify(tags)}`);
-    const digests = await Promise.all(expectedTags.map(async (tag) => [tag, await f.registry.digest(repo(service), tag)] as const));
+    assert.equal(missing, [], `expected the registry's tags of ${repo(f, service)} to hold ${expectedTags.join(', ')}; saw ${JSON.stringify(tags)}`);
+    const digests = await Promise.all(expectedTags.map(async (tag) => [tag, await f.registry.digest(repo(f, service), tag)] as const));
     const distinct = new Set(digests.map(([, digest]) => digest));
-    assert.is(distinct.size, 1, `expected every tag of ${repo(service)} on the same manifest digest; saw ${JSON.stringify(Object.fromEntries(digests))}`);
+    assert.is(distinct.size, 1, `expected every tag of ${repo(f, service)} on the same manifest digest; saw ${JSON.stringify(Object.fromEntries(digests))}`);
     assert.match(String([...distinct][0]), /^sha256:[0-9a-f]{64}$/);
   }
 });
 
-test('push --dry-run: sha, semver and latest refs on the tagged default branch; no latest on another branch', async () => {
-  const f = await setup();
+publishTest('push --dry-run: sha, semver and latest refs on the tagged default branch; no latest on another branch', async (f) => {
   const env = runEnv(f, { DOCKER_CONFIG: f.authsConfig });
   const pushRefs = (run: Run): string[] => {
     let plan: { steps?: { action?: string; image?: string; from?: string }[] };
@@ -279,7 +335,7 @@ test('push --dry-run: sha, semver and latest refs on the tagged default branch; 
     // The published refs: those written from the build's key ref (pushed first, under key-<hex>).
     return sorted((plan.steps ?? []).filter((step) => step.action === 'push' && step.from !== undefined).map((step) => String(step.image)));
   };
-  const onMain = await dockmk(pushArgs(f, '--dry-run'), env);
+  const onMain = await dockmk(f, pushArgs(f, '--dry-run'), env);
   ok(onMain, 'push --dry-run on main at v1.2.3');
   assert.equal(pushRefs(onMain), refsAt(f, TAGS_AT_RELEASE(f.sha)), `expected sha, semver, branch and latest refs of both services in the plan${seen(onMain)}`);
 
@@ -288,19 +344,19 @@ test('push --dry-run: sha, semver and latest refs on the tagged default branch; 
   git(f.tmp, 'clone', '-q', f.root, other);
   git(other, 'checkout', '-q', '-b', 'feature/Other-Branch');
   const args = pushArgs(f, '--dry-run').map((arg) => (arg === f.root ? other : arg));
-  const onBranch = await dockmk(args, env);
+  const onBranch = await dockmk(f, args, env);
   ok(onBranch, 'push --dry-run on feature/Other-Branch');
   const expected = refsAt(f, [`sha-${f.sha.slice(0, 7)}`, '1.2.3', '1.2', '1', 'feature-other-branch']);
   assert.equal(pushRefs(onBranch), expected, `expected no latest on another branch, the branch name normalized${seen(onBranch)}`);
 });
 
-test('labels: OCI revision, version, title, created and dockmk inputs on the pushed image', async () => {
-  const f = await setup();
-  for (const service of SERVICES) {
+publishTest('labels: OCI revision, version, title, created and dockmk inputs on the pushed image', async (f) => {
+  ok(await dockmk(f, pushArgs(f), runEnv(f, { DOCKER_CONFIG: f.authsConfig })), 'push --tags auto');
+  for (const service of f.services) {
     // The image push built (pkg's tag); the registry's refs are written from it.
     const name = `${service}:latest`;
     const info = await docker.getImage(name).inspect().catch((error: Error) => error);
-    if (info instanceof Error) throw new assert.Assertion({ message: `expected the local image ${name} (pushed by the test before): ${info.message}`, operator: 'ok', expects: name, actual: null, generated: false });
+    if (info instanceof Error) throw new assert.Assertion({ message: `expected the local image ${name} (pushed just before): ${info.message}`, operator: 'ok', expects: name, actual: null, generated: false });
     const labels = info.Config.Labels ?? {};
     const show = `labels of ${name}: ${JSON.stringify(labels)}`;
     assert.is(labels['org.opencontainers.image.revision'], f.sha, `expected org.opencontainers.image.revision = ${f.sha}; ${show}`);
@@ -314,18 +370,17 @@ test('labels: OCI revision, version, title, created and dockmk inputs on the pus
     assert.ok((labels['org.dockmk.inputs'] ?? '') !== '', `expected a non-empty org.dockmk.inputs; ${show}`);
 
     // The registry's copy carries the same labels: its manifest's config blob.
-    const manifest = await f.registry.api('GET', `${repo(service)}/manifests/1.2.3`, MANIFEST_V2);
-    assert.is(manifest.status, 200, `expected GET /v2/${repo(service)}/manifests/1.2.3 to answer 200; saw ${manifest.status} ${manifest.body}`);
+    const manifest = await f.registry.api('GET', `${repo(f, service)}/manifests/1.2.3`, MANIFEST_V2);
+    assert.is(manifest.status, 200, `expected GET /v2/${repo(f, service)}/manifests/1.2.3 to answer 200; saw ${manifest.status} ${manifest.body}`);
     const configDigest = (JSON.parse(manifest.body) as { config: { digest: string } }).config.digest;
-    const blob = await f.registry.api('GET', `${repo(service)}/blobs/${configDigest}`);
+    const blob = await f.registry.api('GET', `${repo(f, service)}/blobs/${configDigest}`);
     const pushed = (JSON.parse(blob.body) as { config?: { Labels?: Record<string, string> } }).config?.Labels ?? {};
     assert.equal(pushed, labels, `expected the pushed image config to carry the local image's labels; the registry has ${JSON.stringify(pushed)}; ${show}`);
   }
 });
 
-test('a credential helper from credHelpers is asked for the registry, on PATH', async () => {
-  const f = await setup();
-  const helper = `dockmkit${ID}`;
+publishTest('a credential helper from credHelpers is asked for the registry, on PATH', async (f) => {
+  const helper = `dockmkit${f.id}`;
   const bin = join(f.tmp, 'helper-bin');
   const calls = join(f.tmp, 'helper-calls.txt');
   mkdirSync(bin);
@@ -344,28 +399,26 @@ test('a credential helper from credHelpers is asked for the registry, on PATH', 
   );
   chmodSync(script, 0o755);
   const config = configDir(f.tmp, 'helper', { credHelpers: { [f.registry.address]: helper } });
-  const run = await dockmk(pushArgs(f), runEnv(f, { DOCKER_CONFIG: config, PATH: `${bin}:${process.env.PATH ?? ''}` }));
+  const run = await dockmk(f, pushArgs(f), runEnv(f, { DOCKER_CONFIG: config, PATH: `${bin}:${process.env.PATH ?? ''}` }));
   ok(run, 'push with credentials from a credential helper');
   assert.equal(sorted(summaryOf(run).pushed ?? []), refsAt(f, TAGS_AT_RELEASE(f.sha)), `expected every ref pushed${seen(run)}`);
   const called = existsSync(calls) ? readFileSync(calls, 'utf8') : '(never called)';
   assert.ok(called.split('\n').some((line) => line.includes(f.registry.address)), `expected docker-credential-${helper} get called with ${f.registry.address} on stdin; it recorded: ${called}`);
 });
 
-test('DOCKER_USERNAME / DOCKER_PASSWORD with --registry and no config.json', async () => {
-  const f = await setup();
+publishTest('DOCKER_USERNAME / DOCKER_PASSWORD with --registry and no config.json', async (f) => {
   const empty = configDir(f.tmp, 'empty', null);
-  const run = await dockmk(pushArgs(f), runEnv(f, { DOCKER_CONFIG: empty, DOCKER_USERNAME: f.registry.username, DOCKER_PASSWORD: f.registry.password }));
+  const run = await dockmk(f, pushArgs(f), runEnv(f, { DOCKER_CONFIG: empty, DOCKER_USERNAME: f.registry.username, DOCKER_PASSWORD: f.registry.password }));
   ok(run, 'push with DOCKER_USERNAME / DOCKER_PASSWORD');
   assert.equal(sorted(summaryOf(run).pushed ?? []), refsAt(f, TAGS_AT_RELEASE(f.sha)), `expected every ref pushed${seen(run)}`);
 });
 
-test('--manifest writes what was pushed (digest from the registry); GITHUB_STEP_SUMMARY gets a table', async () => {
-  const f = await setup();
+publishTest('--manifest writes what was pushed (digest from the registry); GITHUB_STEP_SUMMARY gets a table', async (f) => {
   const manifest = join(f.tmp, 'manifest.json');
   const stepSummary = join(f.tmp, 'step-summary.md');
   writeFileSync(stepSummary, '# an earlier step\n\n');
-  reportFiles.push(manifest, stepSummary);
-  const run = await dockmk(pushArgs(f, '--manifest', manifest), runEnv(f, { DOCKER_CONFIG: f.authsConfig, GITHUB_STEP_SUMMARY: stepSummary }));
+  f.reports.push(manifest, stepSummary);
+  const run = await dockmk(f, pushArgs(f, '--manifest', manifest), runEnv(f, { DOCKER_CONFIG: f.authsConfig, GITHUB_STEP_SUMMARY: stepSummary }));
   ok(run, 'push --manifest with GITHUB_STEP_SUMMARY');
   const tags = TAGS_AT_RELEASE(f.sha);
 
@@ -380,10 +433,10 @@ test('--manifest writes what was pushed (digest from the registry); GITHUB_STEP_
   assert.is(report.version, 1, `expected "version": 1 in ${text}`);
   assert.is(report.complete, true, `expected "complete": true in ${text}`);
   assert.equal(report.notPushed, [], `expected "notPushed": [] in ${text}`);
-  assert.equal(sorted((report.images ?? []).map((image) => image.service ?? '?')), sorted(SERVICES), `expected one image per service in ${text}`);
-  for (const service of SERVICES) {
+  assert.equal(sorted((report.images ?? []).map((image) => image.service ?? '?')), sorted(f.services), `expected one image per service in ${text}`);
+  for (const service of f.services) {
     const image = (report.images ?? []).find((entry) => entry.service === service);
-    const digest = await f.registry.digest(repo(service), 'latest');
+    const digest = await f.registry.digest(repo(f, service), 'latest');
     assert.is(image?.digest, digest, `expected the digest of ${service} to be the registry's ${digest}; the manifest says ${JSON.stringify(image)}`);
     assert.equal(sorted(image?.refs ?? []), sorted(tags.map((tag) => ref(f, service, tag))), `expected every ref of ${service} in ${JSON.stringify(image)}`);
   }
@@ -395,11 +448,10 @@ test('--manifest writes what was pushed (digest from the registry); GITHUB_STEP_
   assert.equal(absent, [], `expected every pushed ref named in GITHUB_STEP_SUMMARY; missing ${absent.join(', ')}; it holds:\n${markdown}`);
 });
 
-test('--label K=V adds a label to the pushed image', async () => {
-  const f = await setup();
-  const run = await dockmk(pushArgs(f, '--label', 'com.example.team=edx'), runEnv(f, { DOCKER_CONFIG: f.authsConfig }));
+publishTest('--label K=V adds a label to the pushed image', async (f) => {
+  const run = await dockmk(f, pushArgs(f, '--label', 'com.example.team=edx'), runEnv(f, { DOCKER_CONFIG: f.authsConfig }));
   ok(run, 'push --label com.example.team=edx');
-  for (const service of SERVICES) {
+  for (const service of f.services) {
     const name = `${service}:latest`;
     const labels = (await docker.getImage(name).inspect()).Config.Labels ?? {};
     assert.is(labels['com.example.team'], 'edx', `expected com.example.team=edx on ${name}; its labels: ${JSON.stringify(labels)}`);
@@ -407,23 +459,22 @@ test('--label K=V adds a label to the pushed image', async () => {
   }
 });
 
-test('the registry stopped mid-run: retries with backoff, fails clearly, latest has not moved', async () => {
-  const f = await setup();
+publishTest('the registry stopped mid-run: retries with backoff, fails clearly, latest has not moved', async (f) => {
   const env = runEnv(f, { DOCKER_CONFIG: f.authsConfig });
   // latest exists, at digest D1, for every service
-  ok(await dockmk(pushArgs(f), env), 'the first push --tags auto');
-  const before = Object.fromEntries(await Promise.all(SERVICES.map(async (service) => [service, await f.registry.digest(repo(service), 'latest')] as const)));
-  for (const service of SERVICES) assert.ok(before[service], `expected ${repo(service)}:latest in the registry after the first push; saw ${before[service]}`);
+  ok(await dockmk(f, pushArgs(f), env), 'the first push --tags auto');
+  const before = Object.fromEntries(await Promise.all(f.services.map(async (service) => [service, await f.registry.digest(repo(f, service), 'latest')] as const)));
+  for (const service of f.services) assert.ok(before[service], `expected ${repo(f, service)}:latest in the registry after the first push; saw ${before[service]}`);
 
   // A new commit changes both images (each ADDs the checkout); HEAD is no longer the tag.
-  writeFileSync(join(f.root, 'release.txt'), `release 2 ${ID}\n`);
+  writeFileSync(join(f.root, 'release.txt'), `release 2 ${f.id}\n`);
   git(f.root, 'commit', '-q', '-am', 'release 2');
   const sha = git(f.root, 'rev-parse', 'HEAD');
   const tags = [`sha-${sha.slice(0, 7)}`, 'main', 'latest'];
 
   let stopping: Promise<void> | null = null;
   let firstDone = '';
-  const run = await dockmk(pushArgs(f), env, (line) => {
+  const run = await dockmk(f, pushArgs(f), env, (line) => {
     if (stopping !== null) return;
     let event: Event;
     try {
@@ -469,7 +520,7 @@ test('the registry stopped mid-run: retries with backoff, fails clearly, latest 
     assert.equal(latestStarted.map((event) => event.step), [], `expected no latest push to start once a versioned push failed${seen(run)}`);
     const failedRef = failedStep.slice('push '.length);
     assert.ok(run.stderr.includes(`push ${failedRef} failed`), `expected stderr to say "push ${failedRef} failed"${seen(run)}`);
-    const latest = SERVICES.map((service) => ref(f, service, 'latest'));
+    const latest = f.services.map((service) => ref(f, service, 'latest'));
     assert.match(run.stderr, /not pushed/i, `expected stderr to say what was not pushed${seen(run)}`);
     for (const latestRef of latest) assert.ok(run.stderr.includes(latestRef), `expected stderr to name ${latestRef} (not pushed)${seen(run)}`);
     const summary = summaryOf(run);
@@ -481,99 +532,56 @@ test('the registry stopped mid-run: retries with backoff, fails clearly, latest 
   } finally {
     await f.registry.restart();
   }
-  for (const service of SERVICES) {
-    const now = await f.registry.digest(repo(service), 'latest');
-    assert.is(now, before[service], `expected ${repo(service)}:latest still at ${before[service]} after the failed run; the registry says ${now}${seen(run)}`);
+  for (const service of f.services) {
+    const now = await f.registry.digest(repo(f, service), 'latest');
+    assert.is(now, before[service], `expected ${repo(f, service)}:latest still at ${before[service]} after the failed run; the registry says ${now}${seen(run)}`);
   }
-});
+}, { ownRegistry: true });
 
-test('--cache-from: an engine with none of the layers takes them from the registry; a missing cache image is skipped', async () => {
-  const f = await setup();
+publishTest('--cache-from: an engine with none of the layers takes them from the registry; a missing cache image is skipped', async (f) => {
   const env = runEnv(f, { DOCKER_CONFIG: f.authsConfig });
   // The current commit's images in the registry, under latest.
-  ok(await dockmk(pushArgs(f), env), 'push --tags auto');
+  ok(await dockmk(f, pushArgs(f), env), 'push --tags auto');
   // A CI shard's empty engine: no image of either service, under any name, nor their layers.
   // Children before parents: an image with children cannot be removed; a later pass gets it.
   for (let pass = 0; pass < 4; pass++) {
-    const left = (await docker.listImages()).filter((image) => (image.RepoTags ?? []).some((tag) => SERVICES.some((service) => tag.includes(service))));
+    const left = (await docker.listImages()).filter((image) => (image.RepoTags ?? []).some((tag) => f.services.some((service) => tag.includes(service))));
     if (left.length === 0) break;
     for (const image of left.sort((a, b) => b.Created - a.Created)) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
   }
-  for (const service of SERVICES) {
+  for (const service of f.services) {
     for (const name of [`${service}:test`, `${service}:latest`, ref(f, service, 'latest')]) assert.not.ok(await imageExists(name), `no local ${name} is left`);
   }
-  const source = `${f.registry.address}/${NS}/{service}:latest`;
-  const missing = `${f.registry.address}/${NS}/not-pushed-${ID}:latest`;
-  const run = await dockmk(['test', BASE, '--root', f.root, '--registry', f.registry.address, '--namespace', NS, '--json', '--cache-from', source, '--cache-from', missing], env);
+  const source = `${f.registry.address}/${f.ns}/{service}:latest`;
+  const missing = `${f.registry.address}/${f.ns}/not-pushed-${f.id}:latest`;
+  const run = await dockmk(f, ['test', f.base, '--root', f.root, '--registry', f.registry.address, '--namespace', f.ns, '--json', '--cache-from', source, '--cache-from', missing], env);
   ok(run, 'test --cache-from');
   const ends = eventsOf(run).filter((event) => event.event === 'step-end');
   const statusOf = (step: string) => ends.find((event) => event.step === step)?.status;
-  assert.is(statusOf(`pull ${f.registry.address}/${NS}/${BASE}:latest`), 'done', `expected the cache image pulled${seen(run)}`);
+  assert.is(statusOf(`pull ${f.registry.address}/${f.ns}/${f.base}:latest`), 'done', `expected the cache image pulled${seen(run)}`);
   assert.is(statusOf(`pull ${missing}`), 'unavailable', `expected the missing cache image reported unavailable, not a failure${seen(run)}`);
-  assert.is(statusOf(`build ${BASE}`), 'done', `expected the build to run${seen(run)}`);
-  const lines = eventsOf(run).filter((event) => event.event === 'step-output' && event.step === `build ${BASE}`).map((event) => String(event.line));
+  assert.is(statusOf(`build ${f.base}`), 'done', `expected the build to run${seen(run)}`);
+  const lines = eventsOf(run).filter((event) => event.event === 'step-output' && event.step === `build ${f.base}`).map((event) => String(event.line));
   const runStep = lines.findIndex((line) => /^Step \d+\/\d+ : RUN /.test(line));
   assert.ok(runStep >= 0 && /Using cache/.test(lines[runStep + 1] ?? ''), `expected the RUN step taken from the cache image ("Using cache"); the build said:\n${lines.join('\n')}`);
 });
 
-test('push --parents published: a CI wave builds on the parent an earlier wave pushed, then publishes', async () => {
-  const f = await setup();
+publishTest('push --parents published: a CI wave builds on the parent an earlier wave pushed, then publishes', async (f) => {
   const env = runEnv(f, { DOCKER_CONFIG: f.authsConfig });
   // Wave 1 published the base (latest); wave 2 builds the app on it, on its own.
-  ok(await dockmk(['push', BASE, '--root', f.root, '--registry', f.registry.address, '--namespace', NS, '--tags', 'auto', '--json'], env), 'wave 1: push the base');
-  const run = await dockmk(['push', APP, '--root', f.root, '--registry', f.registry.address, '--namespace', NS, '--tags', 'auto', '--parents', 'published', '--json'], env);
+  ok(await dockmk(f, ['push', f.base, '--root', f.root, '--registry', f.registry.address, '--namespace', f.ns, '--tags', 'auto', '--json'], env), 'wave 1: push the base');
+  const run = await dockmk(f, ['push', f.app, '--root', f.root, '--registry', f.registry.address, '--namespace', f.ns, '--tags', 'auto', '--parents', 'published', '--json'], env);
   ok(run, 'wave 2: push --parents published');
   const started = eventsOf(run).filter((event) => event.event === 'step-start').map((event) => String(event.step));
-  assert.ok(started.includes(`pull ${ref(f, BASE, 'latest')}`), `expected the published base pulled${seen(run)}`);
-  assert.not.ok(started.includes(`build ${BASE}`), `expected the base not built from the checkout${seen(run)}`);
-  const base = (await docker.getImage(ref(f, BASE, 'latest')).inspect()).RootFS.Layers ?? [];
-  const app = (await docker.getImage(`${APP}:build`).inspect()).RootFS.Layers ?? [];
+  assert.ok(started.includes(`pull ${ref(f, f.base, 'latest')}`), `expected the published base pulled${seen(run)}`);
+  assert.not.ok(started.includes(`build ${f.base}`), `expected the base not built from the checkout${seen(run)}`);
+  const base = (await docker.getImage(ref(f, f.base, 'latest')).inspect()).RootFS.Layers ?? [];
+  const app = (await docker.getImage(`${f.app}:build`).inspect()).RootFS.Layers ?? [];
   assert.equal(app.slice(0, base.length), base, 'the app is built on the layers of the published base');
-  const tags = (await f.registry.tags(repo(APP))) ?? [];
+  const tags = (await f.registry.tags(repo(f, f.app))) ?? [];
   const sha = git(f.root, 'rev-parse', 'HEAD');
-  for (const tag of [`sha-${sha.slice(0, 7)}`, 'main', 'latest']) assert.ok(tags.includes(tag), `expected ${repo(APP)}:${tag} in the registry; it has ${tags.join(', ')}`);
-  assert.is(await f.registry.digest(repo(APP), 'latest'), await f.registry.digest(repo(APP), `sha-${sha.slice(0, 7)}`), 'latest and the sha tag are one image');
-});
-
-test('no secret anywhere: outputs, state dir (history, logs), manifest, step summary', async () => {
-  const f = await setup();
-  assert.ok(runs.length >= 5, `expected the runs above to have happened; saw ${runs.length}`);
-  const secrets = { password: f.registry.password, 'base64 of user:password': f.registry.basicAuth };
-  const leaks: string[] = [];
-  for (const run of runs) {
-    for (const [name, secret] of Object.entries(secrets)) {
-      if (run.stdout.includes(secret)) leaks.push(`the ${name} in stdout of dockmk ${run.argv.join(' ')}`);
-      if (run.stderr.includes(secret)) leaks.push(`the ${name} in stderr of dockmk ${run.argv.join(' ')}`);
-    }
-  }
-  const files = [...walk(f.stateDir), ...reportFiles.filter((file) => existsSync(file))];
-  for (const file of files) {
-    const text = readFileSync(file).toString('latin1');
-    for (const [name, secret] of Object.entries(secrets)) if (text.includes(secret)) leaks.push(`the ${name} in ${file}`);
-  }
-  assert.ok(files.some((file) => file.endsWith('history.jsonl')), `expected a history under DOCKMK_STATE_DIR to scan; files: ${files.join(', ')}`);
-  assert.equal(leaks, [], `expected the password in no output or file; found:\n${leaks.join('\n')}`);
-});
-
-function walk(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? walk(path) : [path];
-  });
-}
-
-test.after(async () => {
-  if (fixture === null) return;
-  const f = await fixture.catch(() => null);
-  if (f === null) return;
-  await f.registry.dispose();
-  // This run's images only (tagged, or untagged but still known by a digest of its registry),
-  // children before their parents.
-  const mine = (name: string): boolean => name.includes(ID) || name.startsWith(`${f.registry.address}/`);
-  const images = (await docker.listImages()).filter((image) => [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].some(mine));
-  for (const image of images.sort((a, b) => b.Created - a.Created)) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
-  rmSync(f.tmp, { recursive: true, force: true });
+  for (const tag of [`sha-${sha.slice(0, 7)}`, 'main', 'latest']) assert.ok(tags.includes(tag), `expected ${repo(f, f.app)}:${tag} in the registry; it has ${tags.join(', ')}`);
+  assert.is(await f.registry.digest(repo(f, f.app), 'latest'), await f.registry.digest(repo(f, f.app), `sha-${sha.slice(0, 7)}`), 'latest and the sha tag are one image');
 });
 
 test.run();

@@ -8,9 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { docker, dockmk, eventually, freePort, ok, summaryOf } from './helpers.js';
+import { docker, dockmk, eventually, freePort, ok, summaryOf, test } from './helpers.js';
 
 interface SecondEngine {
   readonly address: string;

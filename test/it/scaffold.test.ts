@@ -5,9 +5,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyOfCheckout, docker, dockmk, imageId, ok, summaryOf } from './helpers.js';
+import { copyOfCheckout, docker, dockmk, imageId, ok, summaryOf, test } from './helpers.js';
 
 /** Runs `cmd` in a throwaway container of `image`; its output and exit code. */
 async function run(image: string, cmd: string[]): Promise<{ code: number; output: string }> {

@@ -15,10 +15,9 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readF
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../helpers.js';
-import { docker, dockmk } from './helpers.js';
+import { docker, dockmk, test } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ID = randomBytes(3).toString('hex');

@@ -12,10 +12,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../helpers.js';
-import { docker } from './helpers.js';
+import { docker, test } from './helpers.js';
 import { startRegistry, type OwnRegistry } from './registry.js';
 
 const ID = randomBytes(3).toString('hex');

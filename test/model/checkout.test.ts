@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildCheckout, type Checkout } from '../../src/model/checkout.js';
 import { formatImageRef } from '../../src/model/image-ref.js';
-import { fixturePath, loadCheckout } from '../helpers.js';
+import { fixturePath, loadCheckout, test } from '../helpers.js';
 
 const LEGACY = fixturePath('legacy-config');
 

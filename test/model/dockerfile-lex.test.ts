@@ -1,5 +1,5 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { test } from '../helpers.js';
 import { expandWord, lexDockerfile, splitWords } from '../../src/model/dockerfile-lex.js';
 
 const env = (entries: Record<string, string>) => new Map(Object.entries(entries));
@@ -69,6 +69,25 @@ test('quotes and escapes: single quotes are literal, escaped $ is literal', () =
   const vars = env({ A: '1' });
   assert.is(expandWord(`'$A'"$A"\\$A`, vars, '\\').value, '$A1$A');
   assert.is(expandWord('`$A', vars, '`').value, '$A');
+});
+
+test('a byte order mark and CRLF line ends, as Docker reads them: the escape directive after the BOM still counts', () => {
+  const { escape, lines, badEscape } = lexDockerfile('\uFEFF# escape=`\r\nFROM edxops/base:latest\r\nRUN echo one `\r\n    > /one\r\nCMD ["x"]\r\n');
+  assert.is(escape, '`');
+  assert.is(badEscape, undefined);
+  assert.equal(lines.map((l) => [l.keyword, l.args, l.line, l.endLine]), [
+    ['FROM', 'edxops/base:latest', 2, 2],
+    ['RUN', 'echo one     > /one', 3, 4],
+    ['CMD', '["x"]', 5, 5],
+  ]);
+  assert.equal(lexDockerfile('\uFEFFFROM a\r\n').lines.map((l) => l.keyword), ['FROM']);
+});
+
+test('an escape directive Docker refuses is reported with its line; a directive after an instruction is a comment', () => {
+  assert.equal(lexDockerfile('# syntax=docker/dockerfile:1\n# escape=x\nFROM a\n').badEscape, { line: 2, value: 'x' });
+  const late = lexDockerfile('FROM a\n# escape=`\nRUN b \\\n  c\n');
+  assert.is(late.escape, '\\');
+  assert.is(late.lines[1]?.args, 'b   c');
 });
 
 test.run();

@@ -1,5 +1,5 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { test } from '../helpers.js';
 import { DiscoveryError } from '../../src/errors.js';
 import { parseDockerfile, type BaseImage } from '../../src/model/dockerfile.js';
 import { formatImageRef } from '../../src/model/image-ref.js';
@@ -100,6 +100,16 @@ test('errors name file:line and say how to fix', () => {
       assert.ok((error as Error).message.startsWith('docker/build/x/Dockerfile'));
     }
   }
+});
+
+test('a BOM and CRLF line ends: the parent is read; an invalid escape directive is an error at its line', () => {
+  const parsed = parseDockerfile('docker/build/x/Dockerfile', '\uFEFF# escape=`\r\nFROM edxops/base:latest `\r\n  AS build\r\nRUN ansible-playbook x.yml\r\n');
+  assert.equal(parsed.stages.map((stage) => [stage.base.image, stage.alias]), [['edxops/base:latest', 'build']]);
+  assert.equal(parsed.playbookRuns.map((run) => [run.playbook, run.line]), [['x.yml', 4]]);
+  assert.throws(
+    () => parseDockerfile('docker/build/x/Dockerfile', '# escape=x\nFROM a\n'),
+    (error: unknown) => error instanceof DiscoveryError && error.message === 'docker/build/x/Dockerfile:1: invalid escape directive "x": Docker takes only ` or \\',
+  );
 });
 
 test.run();

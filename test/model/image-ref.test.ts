@@ -1,5 +1,5 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { test } from '../helpers.js';
 import { canonicalRepository, formatImageRef, parseImageRef, type ImageRef } from '../../src/model/image-ref.js';
 
 const ok = (text: string): ImageRef => {

@@ -1,4 +1,3 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_EXTERNAL_BASES, loadConfig, parseConfigFile, resolveConfig } from '../../src/config/config.js';
 import { discoverAnsible } from '../../src/discover/ansible.js';
@@ -6,7 +5,7 @@ import { discoverCheckout } from '../../src/discover/checkout.js';
 import { ansibleSetup } from '../../src/cli/selection.js';
 import { lintCheckout, lintModel, matchesImagePattern, RULES, type Finding } from '../../src/model/lint.js';
 import { parseImageRef, type ImageRef } from '../../src/model/image-ref.js';
-import { fixturePath, REPO_ROOT } from '../helpers.js';
+import { fixturePath, REPO_ROOT, test } from '../helpers.js';
 
 async function lint(root: string, services?: string[], externalBases?: string[]): Promise<Finding[]> {
   const config = loadConfig({ root }, { HOME: '/nonexistent' }, root);

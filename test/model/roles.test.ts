@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { discoverAnsible, readLegacyConfig, type RawAnsible, type RawRole } from '../../src/discover/ansible.js';
 import { DiscoveryError } from '../../src/errors.js';
 import { ansibleDirs, parseLegacyConfig } from '../../src/model/legacy-config.js';
 import { buildRoleGraph, formatCycle, roleClosure, type RoleGraph } from '../../src/model/roles.js';
 import { playOwners, rolesRun } from '../../src/model/service-plays.js';
-import { fixturePath, loadCheckout } from '../helpers.js';
+import { fixturePath, loadCheckout, test } from '../helpers.js';
 
 const AFFECTED = fixturePath('affected');
 const LEGACY = fixturePath('legacy-config');

@@ -1,7 +1,7 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../../src/errors.js';
 import { chooseRef, parseWriteBack } from '../../src/model/write-back.js';
+import { test } from '../helpers.js';
 
 const R = 'ghcr.io/org/openedx';
 const DIGEST = `sha256:${'b'.repeat(64)}`;

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { ConfigError } from '../../src/errors.js';
 import { editYaml, parseKeyPath } from '../../src/model/yaml-edit.js';
-import { fixturePath } from '../helpers.js';
+import { fixturePath, test } from '../helpers.js';
 
 const fixture = (name: string): string => readFileSync(fixturePath(`write-back/${name}`), 'utf8');
 const INSTANCE = fixture('instance.yml');

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ansibleSetup, computeAffected } from '../../src/cli/selection.js';
 import type { ChangedPath } from '../../src/discover/git.js';
 import { changedRoles, type Affected, type Link } from '../../src/plan/affected.js';
 import { indexCopySources } from '../../src/model/copy-sources.js';
-import { fixturePath, loadCheckout, memoryCheckout } from '../helpers.js';
+import { fixturePath, loadCheckout, memoryCheckout, test } from '../helpers.js';
 
 const AFFECTED = fixturePath('affected');
 const LEGACY = fixturePath('legacy-config');

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DiscoveryError, UsageError } from '../../src/errors.js';
 import { parseDockerfile } from '../../src/model/dockerfile.js';
 import { layerOverrides, parseOverrideAssignment, parseOverrides, renderOverrides } from '../../src/model/overrides.js';
 import { applyFlavor } from '../../src/plan/flavor.js';
-import { fixturePath } from '../helpers.js';
+import { fixturePath, test } from '../helpers.js';
 
 const flavored = (text: string, flavor: 'plain' | 'devstack'): string => applyFlavor(parseDockerfile('docker/build/x/Dockerfile', text), text, flavor);
 

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildCheckout, type Checkout, type Service } from '../../src/model/checkout.js';
 import { indexInputs, serviceInputs, type InputSources, type Layout } from '../../src/plan/inputs.js';
 import { changedInputs } from '../../src/plan/changes.js';
-import { PLAN_OPTIONS } from '../helpers.js';
+import { PLAN_OPTIONS, test } from '../helpers.js';
 
 const layout = { build: 'docker/build', plays: 'docker/plays', roles: 'playbooks/roles', playbooks: 'playbooks' };
 const dockerfile = (play: string) => `FROM debian:bookworm\nADD . /edx/app/edx_ansible/edx_ansible\nRUN ansible-playbook ${play} -c local\n`;

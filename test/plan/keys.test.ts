@@ -1,9 +1,8 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatImageRef } from '../../src/model/image-ref.js';
 import { planBuild, type PlanOptions } from '../../src/plan/plan.js';
 import type { BuildPlan, BuildStep } from '../../src/plan/types.js';
-import { memoryCheckout, NO_FILES, PLAN_OPTIONS } from '../helpers.js';
+import { memoryCheckout, NO_FILES, PLAN_OPTIONS, test } from '../helpers.js';
 
 // base ← mid ← app; other is unrelated.
 const checkout = memoryCheckout(

@@ -1,9 +1,8 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ociLabels, versionOf } from '../../src/plan/labels.js';
 import { planBuild } from '../../src/plan/plan.js';
 import type { BuildStep, PullStep } from '../../src/plan/types.js';
-import { memoryCheckout, PLAN_OPTIONS } from '../helpers.js';
+import { memoryCheckout, PLAN_OPTIONS, test } from '../helpers.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 

@@ -1,11 +1,10 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CycleError, DiscoveryError, UsageError } from '../../src/errors.js';
 import type { Checkout } from '../../src/model/checkout.js';
 import { formatImageRef } from '../../src/model/image-ref.js';
 import { planBuild, planPull } from '../../src/plan/plan.js';
 import type { BuildPlan, BuildStep } from '../../src/plan/types.js';
-import { fixturePath, loadCheckout, memoryCheckout, PLAN_OPTIONS, planOptionsFor } from '../helpers.js';
+import { fixturePath, loadCheckout, memoryCheckout, PLAN_OPTIONS, planOptionsFor, test } from '../helpers.js';
 
 const LEGACY = fixturePath('legacy-config');
 const OPTIONS = PLAN_OPTIONS;

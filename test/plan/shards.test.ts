@@ -1,7 +1,6 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../../src/config/config.js';
 import { buildDurations, readBuildDurations } from '../../src/discover/history.js';
@@ -11,7 +10,7 @@ import { buildWaves } from '../../src/model/graph.js';
 import { parseLegacyConfig } from '../../src/model/legacy-config.js';
 import { githubMatrix } from '../../src/plan/matrix.js';
 import { balanceShards, parseShard, weighServices, type Weight } from '../../src/plan/shards.js';
-import { fixturePath, loadCheckout } from '../helpers.js';
+import { fixturePath, loadCheckout, test } from '../helpers.js';
 
 const LEGACY = fixturePath('legacy-config');
 

@@ -1,7 +1,6 @@
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { planBuild } from '../../src/plan/plan.js';
-import { fixturePath, loadCheckout, planOptionsFor } from '../helpers.js';
+import { fixturePath, loadCheckout, planOptionsFor, test } from '../helpers.js';
 import { computeTags, DEFAULT_TAG_RULES, higherRelease, isImmutable, normalizeTag, parseSemver, type Revision } from '../../src/plan/tags.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';

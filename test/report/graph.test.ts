@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { discoverAnsible } from '../../src/discover/ansible.js';
 import { ansibleSetup } from '../../src/cli/selection.js';
@@ -8,7 +7,7 @@ import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/session.js';
 import { buildRoleGraph } from '../../src/model/roles.js';
 import { renderGraph, roleGraph, serviceGraph, type Graph } from '../../src/report/graph.js';
-import { fixturePath, loadCheckout, REPO_ROOT } from '../helpers.js';
+import { fixturePath, loadCheckout, REPO_ROOT, test } from '../helpers.js';
 
 const LEGACY = fixturePath('legacy-config');
 

@@ -1,14 +1,13 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readHistory } from '../../src/discover/runs.js';
 import type { RunEvent } from '../../src/execute/events.js';
 import { planBuild } from '../../src/plan/plan.js';
 import type { BuildStep } from '../../src/plan/types.js';
 import { createHistoryRecorder } from '../../src/report/history.js';
-import { memoryCheckout, PLAN_OPTIONS } from '../helpers.js';
+import { memoryCheckout, PLAN_OPTIONS, test } from '../helpers.js';
 
 const plan = planBuild(memoryCheckout({ a: 'FROM debian\n', b: 'FROM debian\n' }), 'test', [], PLAN_OPTIONS);
 const [, a, b] = plan.steps as [unknown, BuildStep, BuildStep];
@@ -73,6 +72,31 @@ test('a torn last line (a crash mid-write) leaves every earlier record readable'
     stateDir,
   );
   assert.equal(readHistory(stateDir).map((r) => [r.service, r.status]), [['a', 'interrupted'], ['b', 'built']], 'the next run starts on a fresh line');
+});
+
+test('a history that cannot be written is one warning naming the file; the recorder goes on', async () => {
+  // A state directory below a regular file: every write fails (ENOTDIR), as a read-only or
+  // full one does (test/it/state-faults.test.ts does those on a real tmpfs).
+  const parent = mkdtempSync(join(tmpdir(), 'dockmk-history-'));
+  writeFileSync(join(parent, 'not-a-dir'), '');
+  const stateDir = join(parent, 'not-a-dir', '.dockmk');
+  const warnings: string[] = [];
+  const recorder = createHistoryRecorder({ stateDir, runId: 'run-1', flavor: 'plain', clock: () => new Date(0), warn: (message) => warnings.push(message) });
+  for (const event of [
+    { kind: 'run-start', plan, engine: 'unix:///x', at: 0, jobs: 2 },
+    { kind: 'step-start', step: a, index: 1, total: 3 },
+    { kind: 'step-output', step: a, line: 'Step 1/1 : FROM debian' },
+    { kind: 'step-end', result: { step: a, status: 'done', durationMs: 1 }, output: [] },
+    { kind: 'step-start', step: b, index: 2, total: 3 },
+    { kind: 'step-end', result: { step: b, status: 'failed', durationMs: 1, reason: 'x' }, output: [] },
+  ] satisfies RunEvent[]) {
+    recorder.emit(event);
+  }
+  await recorder.close();
+  assert.equal(warnings, [
+    `${join(stateDir, 'logs', 'run-1')}: cannot write the build logs (ENOTDIR: not a directory): \`dockmk logs\` will not have this run; the run goes on and its result stands — free space there, or set DOCKMK_STATE_DIR to a writable directory`,
+    `${join(stateDir, 'history.jsonl')}: cannot write the build history (ENOTDIR: not a directory): the record of a (and of later builds, while this lasts) is lost; the run goes on and its result stands — free space there, or set DOCKMK_STATE_DIR to a writable directory`,
+  ]);
 });
 
 test.run();

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { statusOf } from '../../src/cli/status.js';
 import { readHistory } from '../../src/discover/runs.js';
@@ -18,7 +17,7 @@ import { statusPageData, type Attribution } from '../../src/report/page-data.js'
 import { durationChartSvg, graphSvg, layoutGraph } from '../../src/report/svg.js';
 import { RecordingEngine } from '../execute/fake-engine.js';
 import { indexImages } from '../../src/execute/images.js';
-import { fixturePath } from '../helpers.js';
+import { fixturePath, test } from '../helpers.js';
 
 const STATE = fixturePath('status-page/state');
 const ref = (text: string): ImageRef => {

@@ -1,10 +1,10 @@
 import { chmodSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyWriteBack, checkWriteBack, previewWriteBack } from '../../src/report/write-back.js';
 import type { PublishOutcome } from '../../src/report/publish.js';
+import { test } from '../helpers.js';
 
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 const OUTCOME: PublishOutcome = {

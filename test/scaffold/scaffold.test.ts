@@ -1,7 +1,6 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/session.js';
@@ -9,7 +8,7 @@ import { DEFAULT_PATHS } from '../../src/config/config.js';
 import { UsageError } from '../../src/errors.js';
 import { readTemplates, writeScaffold } from '../../src/scaffold/files.js';
 import { commonBase, renderScaffold, resolveParent, roleOf, scaffoldPaths, validateServiceName } from '../../src/scaffold/scaffold.js';
-import { fixturePath, loadCheckout, REPO_ROOT } from '../helpers.js';
+import { fixturePath, loadCheckout, REPO_ROOT, test } from '../helpers.js';
 
 function exampleCopy(): string {
   const root = mkdtempSync(join(tmpdir(), 'dockmk-scaffold-'));

@@ -1,0 +1,81 @@
+// The context as it is streamed: each file as it was listed and hashed, or a failure naming
+// it; and COPY sources that .dockerignore leaves out, found before anything is built.
+
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import * as assert from 'uvu/assert';
+import { listContext } from '../../src/discover/context.js';
+import { DiscoveryError } from '../../src/errors.js';
+import { checkContextSources, packContext } from '../../src/execute/context.js';
+import { planBuild } from '../../src/plan/plan.js';
+import { loadCheckout, planOptionsFor, test } from '../helpers.js';
+
+function tree(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'dockmk-pack-'));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+function drain(stream: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(Buffer.from(chunk)));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  });
+}
+
+test('files go in as they were listed; one that changed or went since fails the archive, naming it', async () => {
+  const root = tree({ 'a.txt': 'aaa', 'build.json': '{"event":"run-start"}\n', 'gone.txt': 'g', 'empty.txt': '' });
+  const listing = await listContext(root);
+  const tar = await drain(packContext(listing, 'FROM x\n'));
+  assert.match(tar, /a\.txt\0[^]*aaa/);
+
+  appendFileSync(join(root, 'build.json'), '{"event":"step-start"}\n'); // `dockmk test --json > build.json`
+  const grown = await drain(packContext(listing, 'FROM x\n')).then(() => null, (error: Error) => error);
+  assert.is(grown?.message, 'build.json changed while it was being sent to the engine');
+
+  const again = await listContext(root);
+  utimesSync(join(root, 'a.txt'), new Date(0), new Date(0)); // the same size, written again
+  assert.is((await drain(packContext(again, 'FROM x\n')).then(() => null, (error: Error) => error))?.message, 'a.txt changed while it was being sent to the engine');
+
+  const third = await listContext(root);
+  rmSync(join(root, 'gone.txt'));
+  assert.is((await drain(packContext(third, 'FROM x\n')).then(() => null, (error: Error) => error))?.message, 'gone.txt was removed while it was being sent to the engine');
+});
+
+async function checkoutWith(dockerignore: string | null): Promise<{ check: () => void }> {
+  const files: Record<string, string> = {
+    'docker/build/svc/Dockerfile': 'FROM debian:bookworm\nCOPY docker/build/svc/ansible_overrides.yml /overrides.yml\nCOPY docs /docs\nCOPY missing.txt /m\nADD . /checkout\n',
+    'docker/build/svc/ansible_overrides.yml': 'X: 1\n',
+    'docs/keep.txt': 'k',
+    'docs/drop.txt': 'd',
+  };
+  if (dockerignore !== null) files['.dockerignore'] = dockerignore;
+  const root = tree(files);
+  const { config, checkout } = await loadCheckout(root);
+  const plan = planBuild(checkout, 'test', ['svc'], planOptionsFor(config));
+  const listing = await listContext(root);
+  return { check: () => checkContextSources(plan, listing) };
+}
+
+test('a COPY source .dockerignore excludes: the Dockerfile line and the .dockerignore line, before any build', async () => {
+  const { check } = await checkoutWith('# overrides stay out\n**/ansible_overrides.yml\n');
+  assert.throws(check, (error: unknown) =>
+    error instanceof DiscoveryError &&
+    error.message === 'docker/build/svc/Dockerfile:2: COPY docker/build/svc/ansible_overrides.yml: it is excluded from the build context by .dockerignore:2 (**/ansible_overrides.yml), so this build would fail; nothing was built' &&
+    error.hint === 'remove that pattern, or add !docker/build/svc/ansible_overrides.yml after it in .dockerignore',
+  );
+});
+
+test('not refused: an excluded Dockerfile, a directory an exception re-includes part of, a source that does not exist, no .dockerignore', async () => {
+  (await checkoutWith('docker/build/*/Dockerfile\ndocs\n!docs/keep.txt\n')).check();
+  (await checkoutWith(null)).check();
+});
+
+test.run();
