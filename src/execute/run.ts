@@ -189,6 +189,17 @@ async function checkPushCredentials(plan: BuildPlan, ctx: RunContext): Promise<v
       await ctx.engine.checkAuth(auth, ctx.signal);
     } catch (error) {
       if (error instanceof EngineError) {
+        // "lookup registry.example on 10.0.0.53:53: no such host": the engine's resolver said so.
+        if (/no such host|server misbehaving/.test(error.message)) {
+          throw new EngineError(`registry ${registry} cannot be resolved by the engine (${redact(error.message, ctx.credentials.secrets).replace(/^.*?(lookup )/, '$1')}); nothing was built or pushed`, {
+            hint: "check the registry host name (--registry) and the engine machine's DNS",
+          });
+        }
+        if (/x509: |certificate/.test(error.message)) {
+          throw new EngineError(`registry ${registry} presents a certificate the engine does not trust (${redact(error.message, ctx.credentials.secrets).replace(/^.*?(x509: )/, '$1')}); nothing was built or pushed`, {
+            hint: `put its CA certificate in /etc/docker/certs.d/${registry}/ca.crt (the engine and dockmk read it there), or, for a test registry, list ${registry} under "insecure-registries" in the engine's daemon.json and in DOCKMK_INSECURE_REGISTRIES`,
+          });
+        }
         throw new EngineError(
           `${redact(error.message, ctx.credentials.secrets)} (credentials from ${ctx.credentials.source}); nothing was built or pushed`,
           { hint: error.hint },

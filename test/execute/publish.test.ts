@@ -177,6 +177,17 @@ test('a hotfix below the highest release writes its own refs and leaves 1 and la
   assert.match(String(result.results.find((r) => r.step.id.endsWith(':latest'))?.reason), /1\.2\.0 is a higher release than 1\.1\.5/);
 });
 
+test('a registry that refuses the tags list: the floating refs of a release are not moved, and it says why', async () => {
+  const registry = new FakeRegistry();
+  const release = planBuild(checkout, 'push', ['base'], { ...OPTIONS, publishTags: computeTags({ sha: SHA, tag: 'v1.2.0' }) });
+  registry.failures.set(`tags ${REGISTRY}/edxops/base`, 'list the tags of 127.0.0.1:5077/edxops/base: HTTP 403 DENIED: requested access to the resource is denied');
+  const result = await run(release, new RecordingEngine(), registry);
+  assert.not.ok(result.ok);
+  assert.ok(registry.manifests.get(ref('base', '1.2.0')), 'the full version is written');
+  for (const floating of ['1.2', '1', 'latest']) assert.not.ok(registry.manifests.has(ref('base', floating)), `${floating} not moved`);
+  assert.match(String(result.results.find((r) => r.status === 'failed')?.reason), /could not list the tags of 127\.0\.0\.1:5077\/edxops\/base \(.*403.*\): which release is the highest could not be checked, so .*base:1\.2 was not moved/);
+});
+
 test('latest moved by someone else while the run published: not overwritten, said so', async () => {
   const registry = new FakeRegistry();
   registry.store(ref('app', 'latest'), 'sha256:before');

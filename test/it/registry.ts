@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './helpers.js';
@@ -50,9 +51,11 @@ export interface OwnRegistry {
 }
 
 /** One HTTP call on a loopback port, giving up after `timeoutMs`. */
-export function http(port: number, method: string, path: string, headers: Record<string, string> = {}, timeoutMs = 5000): Promise<HttpReply> {
+export function http(port: number, method: string, path: string, headers: Record<string, string> = {}, timeoutMs = 5000, where: { host?: string; tls?: boolean } = {}): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers, timeout: timeoutMs }, (response) => {
+    const send = where.tls ? httpsRequest : request;
+    // A test's own TLS registry has a self-signed certificate: the helpers read it anyway.
+    const req = send({ host: where.host ?? '127.0.0.1', port, method, path, headers, timeout: timeoutMs, ...(where.tls ? { rejectUnauthorized: false } : {}) }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
@@ -65,18 +68,31 @@ export function http(port: number, method: string, path: string, headers: Record
   });
 }
 
-export async function startRegistry(options: { username?: string } = {}): Promise<OwnRegistry> {
+export interface RegistryOptions {
+  username?: string;
+  /** Where it listens (default 127.0.0.1): another local address makes it a registry Docker does not treat as insecure. */
+  host?: string;
+  /** Serve HTTPS with this certificate and key (PEM files). */
+  tls?: { certificate: string; key: string };
+  /** Its storage (default a directory under its temp dir): a small tmpfs makes a full registry. */
+  dataDir?: string;
+}
+
+export async function startRegistry(options: RegistryOptions = {}): Promise<OwnRegistry> {
   const which = spawnSync('sh', ['-c', 'command -v docker-registry && command -v htpasswd'], { encoding: 'utf8' });
   if (which.status !== 0) throw new Error('docker-registry and htpasswd must be installed (npm run setup installs docker-registry and apache2-utils)');
   const dir = mkdtempSync(join(tmpdir(), 'dockmk-it-registry-'));
   const port = await freePort();
-  const address = `127.0.0.1:${port}`;
+  const host = options.host ?? '127.0.0.1';
+  const address = `${host}:${port}`;
+  const where = { host, tls: options.tls !== undefined };
   const username = options.username ?? `pub${randomBytes(3).toString('hex')}`;
   const password = randomBytes(18).toString('base64url');
   const htpasswdPath = join(dir, 'htpasswd');
   const made = spawnSync('htpasswd', ['-Bbc', htpasswdPath, username, password], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`htpasswd -Bbc failed (exit ${made.status}): ${made.stderr}`);
-  mkdirSync(join(dir, 'data'));
+  const dataDir = options.dataDir ?? join(dir, 'data');
+  mkdirSync(dataDir, { recursive: true });
   const configPath = join(dir, 'config.yml');
   writeFileSync(
     configPath,
@@ -84,10 +100,11 @@ export async function startRegistry(options: { username?: string } = {}): Promis
       'version: 0.1',
       'log: { level: info }',
       'storage:',
-      `  filesystem: { rootdirectory: ${JSON.stringify(join(dir, 'data'))} }`,
+      `  filesystem: { rootdirectory: ${JSON.stringify(dataDir)} }`,
       '  delete: { enabled: true }',
       'http:',
       `  addr: ${address}`,
+      ...(options.tls ? [`  tls: { certificate: ${JSON.stringify(options.tls.certificate)}, key: ${JSON.stringify(options.tls.key)} }`] : []),
       'auth:',
       '  htpasswd:',
       '    realm: dockmk-it-publish',
@@ -122,7 +139,7 @@ export async function startRegistry(options: { username?: string } = {}): Promis
         throw new Error(`docker-registry exited (${started.exitCode ?? started.signalCode}) before answering on ${address}:\n${log().slice(-2000)}`);
       }
       try {
-        const reply = await http(port, 'GET', '/v2/', {}, 1000);
+        const reply = await http(port, 'GET', '/v2/', {}, 1000, where);
         if (reply.status === 401) return;
         last = `HTTP ${reply.status}`;
       } catch (error) {
@@ -161,7 +178,7 @@ export async function startRegistry(options: { username?: string } = {}): Promis
   process.once('exit', onExit);
 
   const api = (method: 'GET' | 'HEAD', path: string, accept?: string): Promise<HttpReply> =>
-    http(port, method, `/v2/${path}`, { authorization: `Basic ${basicAuth}`, ...(accept ? { accept } : {}) });
+    http(port, method, `/v2/${path}`, { authorization: `Basic ${basicAuth}`, ...(accept ? { accept } : {}) }, 5000, where);
 
   await launch();
 
