@@ -77,3 +77,12 @@ export class InterruptedError extends DockmkError {
 export class LintFailedError extends DockmkError {
   override readonly exitCode: number = ExitCode.stepFailed;
 }
+
+/**
+ * Why a file operation failed, in the words people know: "ENOSPC: no space left on device",
+ * without what Node adds after the comma (the call and the path, which the caller names itself).
+ */
+export function fsReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split(', ')[0] ?? message;
+}

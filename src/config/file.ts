@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Scalar } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError, fsReason } from '../errors.js';
 import { parseWriteBack, type WriteBackTarget } from '../model/write-back.js';
 import { isLabelKey } from '../plan/labels.js';
 import type { Paths } from './config.js';
@@ -36,7 +36,7 @@ export function readConfigText(path: string, name: string): string | null {
         hint: `dockmk reads its settings from the file ${name} at the checkout root: rename or remove the directory ${path}`,
       });
     }
-    throw new ConfigError(`${name} cannot be read (${((error as Error).message ?? String(error)).split(', ')[0]})`, {
+    throw new ConfigError(`${name} cannot be read (${fsReason(error)})`, {
       hint: `make ${path} readable, or remove it to use the defaults`,
     });
   }

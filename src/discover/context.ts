@@ -10,7 +10,7 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import dockerignore from '@balena/dockerignore';
-import { DiscoveryError } from '../errors.js';
+import { DiscoveryError, fsReason } from '../errors.js';
 
 // CommonJS `module.exports = factory`, typed as an ES default export.
 const ignore = dockerignore as unknown as typeof dockerignore.default;
@@ -92,7 +92,7 @@ function readDir(root: string, dir: string): { name: string; raw: Buffer | null 
   try {
     names = readdirSync(join(root, dir)).sort();
   } catch (error) {
-    const why = ((error as Error).message ?? String(error)).split(', ')[0];
+    const why = fsReason(error);
     throw new DiscoveryError(dir === '' ? root : dir, undefined, `the directory cannot be read (${why}), so it cannot go into the build context`, {
       hint: 'make it readable for the user running dockmk, or add it to .dockerignore',
     });

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DiscoveryError } from '../errors.js';
+import { DiscoveryError, fsReason } from '../errors.js';
 import type { ContextListing } from './context.js';
 
 const CACHE_VERSION = 1;
@@ -61,8 +61,7 @@ export async function digestContext(listing: ContextListing, cacheFile: string |
     try {
       writeCache(cacheFile, next);
     } catch (error) {
-      // "ENOSPC: no space left on device, write" without what follows the comma (a path, again)
-      const why = ((error as Error).message ?? String(error)).split(', ')[0];
+      const why = fsReason(error);
       warn(`${cacheFile}: cannot write the digest cache (${why}); going on without it, the next run reads every file again — free space there, or set DOCKMK_STATE_DIR to a writable directory`);
     }
   }
@@ -74,7 +73,7 @@ function unreadable(path: string, error: NodeJS.ErrnoException): DiscoveryError 
   if (error.code === 'ENOENT') {
     return new DiscoveryError(path, undefined, 'was removed while dockmk read the checkout', { hint: 'run again once nothing writes into the checkout, or add it to .dockerignore' });
   }
-  const why = (error.message ?? String(error)).split(', ')[0];
+  const why = fsReason(error);
   return new DiscoveryError(path, undefined, `cannot be read (${why}), so it cannot go into the build context`, {
     hint: 'make it readable for the user running dockmk, or add it to .dockerignore',
   });

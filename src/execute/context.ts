@@ -17,7 +17,7 @@ import { pack as tarPack } from 'tar-stream';
 
 type Headers = Parameters<ReturnType<typeof tarPack>['entry']>[0];
 import { DOCKERIGNORE, excludingPattern, type ContextEntry, type ContextListing } from '../discover/context.js';
-import { DiscoveryError, StepFailedError } from '../errors.js';
+import { DiscoveryError, fsReason, StepFailedError } from '../errors.js';
 import { parseDockerfile } from '../model/dockerfile.js';
 import type { BuildPlan } from '../plan/types.js';
 
@@ -109,7 +109,7 @@ async function sendFile(archive: ReturnType<typeof tarPack>, header: Headers, ro
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new StepFailedError(`${entry.path} was removed while it was being sent to the engine`, { hint: 'add it to .dockerignore, or write it outside the checkout' });
-    throw new StepFailedError(`${entry.path} cannot be read (${((error as Error).message ?? code).split(', ')[0]})`, {
+    throw new StepFailedError(`${entry.path} cannot be read (${fsReason(error)})`, {
       hint: 'make it readable for the user running dockmk, or add it to .dockerignore',
     });
   }

@@ -4,7 +4,7 @@
 // (V8's JSON.parse messages may quote the text around the error).
 
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../errors.js';
+import { ConfigError, fsReason } from '../errors.js';
 
 export interface AuthEntry {
   readonly auth?: string;
@@ -29,7 +29,7 @@ export function readDockerConfig(source: string): DockerConfigFile | null {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
-    throw new ConfigError(`${source} cannot be read (${((error as Error).message ?? String(error)).split(', ')[0]})`, { hint: FIX });
+    throw new ConfigError(`${source} cannot be read (${fsReason(error)})`, { hint: FIX });
   }
   if (text.trim() === '') return null; // what `docker` itself does with an empty file
   let parsed: unknown;

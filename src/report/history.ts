@@ -23,6 +23,7 @@ import {
   type WriteStream,
 } from 'node:fs';
 import { join } from 'node:path';
+import { fsReason } from '../errors.js';
 import { HISTORY_FILE, HISTORY_VERSION, type BuildOutcome } from '../discover/runs.js';
 import type { PlanStep } from '../plan/types.js';
 import type { RunEvent, StepResult } from '../execute/events.js';
@@ -76,8 +77,7 @@ export function createHistoryRecorder(options: HistoryOptions): HistoryRecorder 
   const cannotWrite = (file: string, what: string, lost: string, error: unknown): void => {
     if (warned.has(file)) return;
     warned.add(file);
-    // "ENOSPC: no space left on device, write" without what follows the comma (a path, again)
-    const why = ((error as Error).message ?? String(error)).split(', ')[0];
+    const why = fsReason(error);
     options.warn?.(`${file}: cannot write ${what} (${why}): ${lost}; the run goes on and its result stands — free space there, or set DOCKMK_STATE_DIR to a writable directory`);
   };
   // A log is opened at a step's first line, or when it ends having built (or failed) without
