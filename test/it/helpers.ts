@@ -1,7 +1,8 @@
 // Integration helpers: the real dockmk CLI as a process, the real engine, the real registry
 // that `npm run setup` started. No mocks.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { get } from 'node:http';
@@ -46,10 +47,11 @@ export interface CliResult {
 
 /**
  * Runs `node bin/dockmk.js ...argv` as a user would, in a clean environment (cleanEnv: nothing
- * of the caller's CI, credentials or DOCKMK_* settings) plus what `options.env` sets.
+ * of the caller's CI, credentials or DOCKMK_* settings) plus what `options.env` sets;
+ * `onLine` sees each line of stdout as it comes.
  */
-export function dockmk(argv: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
+export function dockmk(argv: string[], options: { cwd?: string; env?: Record<string, string>; onLine?: (line: string) => void } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'dockmk.js'), ...argv], {
       cwd: options.cwd ?? REPO_ROOT,
       env: cleanEnv(options.env),
@@ -57,10 +59,36 @@ export function dockmk(argv: string[], options: { cwd?: string; env?: Record<str
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      stdout += `${line}\n`;
+      options.onLine?.(line);
+    });
+    const closed = new Promise<void>((done) => lines.once('close', () => done()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => void closed.then(() => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
   });
+}
+
+/** `git ...args` in `root`, in a clean environment; its output, trimmed; a failure throws. */
+export function git(root: string, ...args: string[]): string {
+  const result = spawnSync('git', args, { cwd: root, encoding: 'utf8', env: cleanEnv() });
+  if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed (exit ${result.status}): ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+/** `root` made a repository on `main` with everything in it committed (and tagged, if given). */
+export function commitAll(root: string, message: string, tag?: string): string {
+  git(root, 'init', '-q', '-b', 'main');
+  git(root, 'config', 'user.name', 'dockmk tests');
+  git(root, 'config', 'user.email', 'tests@dockmk.invalid');
+  git(root, 'config', 'commit.gpgsign', 'false');
+  git(root, 'add', '-A');
+  git(root, 'commit', '-q', '-m', message);
+  if (tag !== undefined) git(root, 'tag', tag);
+  return git(root, 'rev-parse', 'HEAD');
 }
 
 /** A copy of this repository's services and plays, to change without touching the checkout. */

@@ -11,15 +11,13 @@
 // namespace of its own: pushing the base layers to a fresh registry per test took ~20 s each);
 // the test that stops the registry mid-run has one of its own. One failure fails one test.
 
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../helpers.js';
-import { cleanEnv, docker, test } from './helpers.js';
+import { cleanEnv, commitAll, docker, dockmk as runDockmk, git, test } from './helpers.js';
 import { MANIFEST_V2, startRegistry, type OwnRegistry } from './registry.js';
 
 interface Run {
@@ -91,14 +89,7 @@ async function makeFixture(registry: OwnRegistry, own: boolean): Promise<Fixture
   try {
     const root = join(tmp, 'checkout');
     writeCheckout(root, names);
-    git(root, 'init', '-q', '-b', 'main');
-    git(root, 'config', 'user.name', 'dockmk publish test');
-    git(root, 'config', 'user.email', 'publish-test@dockmk.invalid');
-    git(root, 'config', 'commit.gpgsign', 'false');
-    git(root, 'add', '-A');
-    git(root, 'commit', '-q', '-m', 'two services to publish');
-    git(root, 'tag', 'v1.2.3');
-    const sha = git(root, 'rev-parse', 'HEAD');
+    const sha = commitAll(root, 'two services to publish', 'v1.2.3');
     const stateDir = join(tmp, 'state');
     mkdirSync(stateDir);
     const authsConfig = configDir(tmp, 'auths', { auths: { [registry.address]: { auth: registry.basicAuth } } });
@@ -175,12 +166,6 @@ function writeCheckout(root: string, { ns, base, app }: { ns: string; base: stri
   }
 }
 
-function git(root: string, ...args: string[]): string {
-  const result = spawnSync('git', args, { cwd: root, encoding: 'utf8', env: cleanEnv() });
-  if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed (exit ${result.status}): ${result.stderr}`);
-  return result.stdout.trim();
-}
-
 /** A $DOCKER_CONFIG directory of the test's own holding `config` (null: no config.json at all). */
 function configDir(tmp: string, name: string, config: object | null): string {
   const dir = join(tmp, `docker-config-${name}`);
@@ -194,29 +179,12 @@ function runEnv(f: Fixture, extra: Record<string, string>): Record<string, strin
   return cleanEnv({ DOCKMK_STATE_DIR: f.stateDir, ...extra });
 }
 
-/** `node bin/dockmk.js ...argv`; `onLine` sees each stdout line as it comes. */
-function dockmk(f: Fixture, argv: string[], env: Record<string, string>, onLine?: (line: string) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'dockmk.js'), ...argv], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      stdout += `${line}\n`;
-      onLine?.(line);
-    });
-    const closed = new Promise<void>((done) => lines.once('close', () => done()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      void closed.then(() => {
-        const run = { argv, code: code ?? (signal ? 128 : 1), stdout, stderr, registryLog: f.registry.log };
-        f.runs.push(run);
-        resolve(run);
-      });
-    });
-  });
+/** `node bin/dockmk.js ...argv`, recorded on the fixture; `onLine` sees each stdout line as it comes. */
+async function dockmk(f: Fixture, argv: string[], env: Record<string, string>, onLine?: (line: string) => void): Promise<Run> {
+  const result = await runDockmk(argv, { env, ...(onLine ? { onLine } : {}) });
+  const run = { argv, ...result, registryLog: f.registry.log };
+  f.runs.push(run);
+  return run;
 }
 
 /** What a run did, for assertion messages: exit code, stderr, the tail of stdout (and the registry's errors). */

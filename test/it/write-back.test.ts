@@ -6,15 +6,12 @@
 // A tiny checkout of its own in a temp dir, a git repository on `main` tagged v2.3.4, one
 // service FROM debian:bookworm (builds in a second or two), names unique to this run.
 
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import * as assert from 'uvu/assert';
-import { REPO_ROOT } from '../helpers.js';
-import { docker, test } from './helpers.js';
+import { commitAll, docker, dockmk as runDockmk, git, test } from './helpers.js';
 import { startRegistry, type OwnRegistry } from './registry.js';
 
 const ID = randomBytes(3).toString('hex');
@@ -64,47 +61,18 @@ async function makeFixture(): Promise<Fixture> {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
   }
-  git(root, 'init', '-q', '-b', 'main');
-  git(root, 'config', 'user.name', 'dockmk write-back test');
-  git(root, 'config', 'user.email', 'write-back-test@dockmk.invalid');
-  git(root, 'config', 'commit.gpgsign', 'false');
-  git(root, 'add', '-A');
-  git(root, 'commit', '-q', '-m', 'a service to publish');
-  git(root, 'tag', 'v2.3.4');
+  const sha = commitAll(root, 'a service to publish', 'v2.3.4');
   const dockerConfig = join(tmp, 'docker-config');
   mkdirSync(dockerConfig);
   writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [registry.address]: { auth: registry.basicAuth } } }));
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !/^(GITHUB_|DOCKMK_|DOCKER_USERNAME|DOCKER_PASSWORD)/.test(key)) env[key] = value;
-  }
-  Object.assign(env, { DOCKER_CONFIG: dockerConfig, DOCKMK_STATE_DIR: join(tmp, 'state') });
-  return { registry, tmp, root, env, sha: git(root, 'rev-parse', 'HEAD') };
+  // What the runs see besides the clean environment of every test run (runDockmk adds that).
+  const env = { DOCKER_CONFIG: dockerConfig, DOCKMK_STATE_DIR: join(tmp, 'state') };
+  return { registry, tmp, root, env, sha };
 }
 
-function git(root: string, ...args: string[]): string {
-  const result = spawnSync('git', args, { cwd: root, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed (exit ${result.status}): ${result.stderr}`);
-  return result.stdout.trim();
-}
-
-function dockmk(f: Fixture, argv: string[], onLine?: (line: string) => void): Promise<Run> {
+async function dockmk(f: Fixture, argv: string[], onLine?: (line: string) => void): Promise<Run> {
   const full = [...argv, '--root', f.root, '--registry', f.registry.address, '--namespace', NS, '--tags', 'auto', '--retries', '0'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'dockmk.js'), ...full], { cwd: f.root, env: f.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      stdout += `${line}\n`;
-      onLine?.(line);
-    });
-    const closed = new Promise<void>((done) => lines.once('close', () => done()));
-    child.on('error', reject);
-    child.on('close', (code) => void closed.then(() => resolve({ argv: full, code: code ?? 1, stdout, stderr })));
-  });
+  return { argv: full, ...(await runDockmk(full, { cwd: f.root, env: f.env, ...(onLine ? { onLine } : {}) })) };
 }
 
 function seen(run: Run): string {
