@@ -12,6 +12,11 @@ import { isLabelKey } from '../plan/labels.js';
 
 export type PullPolicy = 'auto' | 'always' | 'missing' | 'never';
 
+/** Which builder runs the builds: auto picks BuildKit where the engine offers it (execute/builder.ts). */
+export type BuilderSetting = 'auto' | 'buildkit' | 'classic';
+
+export const BUILDERS: readonly BuilderSetting[] = Object.freeze(['auto', 'buildkit', 'classic']);
+
 export interface Paths {
   /** Service directories: `<build>/<svc>/Dockerfile`. */
   readonly build: string;
@@ -33,6 +38,8 @@ export interface Config {
   readonly buildArgs: Readonly<Record<string, string>>;
   readonly noCache: boolean;
   readonly pull: PullPolicy;
+  /** `builder:`, DOCKMK_BUILDER, --builder. */
+  readonly builder: BuilderSetting;
   /** Directory holding Docker's client config.json (credentials). */
   readonly dockerConfigDir: string;
   /** dockmk's own state: history, logs, caches (`<root>/.dockmk`, or $DOCKMK_STATE_DIR). */
@@ -93,6 +100,7 @@ export interface ConfigOverrides {
   buildArgs?: readonly string[] | undefined;
   noCache?: boolean | undefined;
   pull?: string | undefined;
+  builder?: string | undefined;
   labels?: readonly string[] | undefined;
   cacheFrom?: readonly string[] | undefined;
   tags?: string | undefined;
@@ -107,6 +115,7 @@ interface FileConfig {
   registry?: string;
   buildArgs?: Record<string, string>;
   pull?: string;
+  builder?: string;
   paths?: Partial<Paths>;
   weights?: Record<string, number>;
   externalBases?: string[];
@@ -147,6 +156,11 @@ export function resolveConfig(
   if (!['auto', 'always', 'missing', 'never'].includes(pull)) {
     throw new ConfigError(`pull policy "${pull}" is not known`, { hint: 'use auto, always, missing or never' });
   }
+  const builder = flags.builder ?? env.DOCKMK_BUILDER ?? file.builder ?? 'auto';
+  if (!(BUILDERS as readonly string[]).includes(builder)) {
+    const where = flags.builder !== undefined ? '--builder' : env.DOCKMK_BUILDER !== undefined ? 'DOCKMK_BUILDER' : 'dockmk.yml builder';
+    throw new ConfigError(`${where} "${builder}" is not known`, { hint: 'use auto, buildkit or classic' });
+  }
   const buildArgs = { ...file.buildArgs, ...parseBuildArgs(flags.buildArgs ?? [], env) };
   const labels = { ...file.labels, ...parseLabels(flags.labels ?? []) };
   const dockerConfigDir = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker');
@@ -158,6 +172,7 @@ export function resolveConfig(
     buildArgs: Object.freeze(buildArgs),
     noCache: flags.noCache ?? false,
     pull: pull as PullPolicy,
+    builder: builder as BuilderSetting,
     dockerConfigDir,
     stateDir: resolve(root, env.DOCKMK_STATE_DIR ?? '.dockmk'),
     paths: Object.freeze({ ...DEFAULT_PATHS, ...file.paths }),
@@ -234,7 +249,7 @@ export function parseBuildArgs(items: readonly string[], env: Readonly<Record<st
   return args;
 }
 
-const KEYS = new Set(['namespace', 'fromNamespace', 'registry', 'buildArgs', 'pull', 'paths', 'weights', 'externalBases', 'labels', 'cacheFrom', 'publish', 'writeBack']);
+const KEYS = new Set(['namespace', 'fromNamespace', 'registry', 'buildArgs', 'pull', 'builder', 'paths', 'weights', 'externalBases', 'labels', 'cacheFrom', 'publish', 'writeBack']);
 const PATH_KEYS = new Set(Object.keys(DEFAULT_PATHS));
 const PUBLISH_VALUES: Readonly<Record<string, RegExp>> = {
   tags: /^(latest|auto)$/,
@@ -312,7 +327,10 @@ export function parseConfigFile(text: string, file: string): FileConfig {
       out[key] = entries;
     } else {
       if (!isScalar(value)) throw new ConfigError(`${where}: ${key} must be a string`);
-      out[key as 'namespace' | 'fromNamespace' | 'registry' | 'pull'] = String(value.value);
+      if (key === 'builder' && !(BUILDERS as readonly string[]).includes(String(value.value))) {
+        throw new ConfigError(`${file}:${lineOf(value)}: builder "${String(value.value)}" is not known`, { hint: 'use auto, buildkit or classic' });
+      }
+      out[key as 'namespace' | 'fromNamespace' | 'registry' | 'pull' | 'builder'] = String(value.value);
     }
   }
   return out;

@@ -57,6 +57,7 @@ export async function build(step: BuildStep, ctx: StepContext): Promise<StepDeta
         noCache: step.noCache,
         labels: { ...step.labels, ...(step.key === null ? {} : { [KEY_LABEL]: step.key }), ...(inputHash === null ? {} : { [INPUT_LABEL]: inputHash }) },
         cacheFrom: step.cacheFrom,
+        registryAuth: (host) => ctx.credentials.forRegistry(host),
       },
       { signal: ctx.signal, onLine: ctx.onLine },
     );

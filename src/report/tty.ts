@@ -4,7 +4,7 @@
 
 import type { RunEvent } from '../execute/events.js';
 import type { PlanStep } from '../plan/types.js';
-import { contextWarning, describeStep, formatDuration, retryLine, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
+import { builderName, contextWarning, describeStep, formatDuration, retryLine, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
 import { createSummaryRenderer } from './summary.js';
 
 export interface Terminal extends Output {
@@ -73,6 +73,9 @@ export function createTtyReporter(out: Terminal, options: TtyOptions): (event: R
           erase();
           draw();
         });
+        break;
+      case 'builder':
+        above(`builder: ${builderName(event.builder)} (${event.reason})\n`);
         break;
       case 'context':
         if (event.large) above(contextWarning(event.bytes).trimEnd());
