@@ -4,6 +4,7 @@
 
 import type { RunEvent } from '../execute/events.js';
 import type { PlanStep } from '../plan/types.js';
+import { parseStepHeader, stepPosition } from '../model/build-steps.js';
 import { builderName, contextWarning, describeStep, formatDuration, retryLine, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
 import { createSummaryRenderer } from './summary.js';
 
@@ -87,8 +88,8 @@ export function createTtyReporter(out: Terminal, options: TtyOptions): (event: R
       case 'step-output': {
         const entry = running.get(event.step.id);
         if (!entry || event.line.trim() === '') break;
-        const step = /^Step (\d+\/\d+) : /.exec(event.line);
-        if (step) entry.position = `step ${step[1]}`;
+        const header = parseStepHeader(event.line);
+        if (header) entry.position = `step ${stepPosition(header)}`;
         entry.last = event.line.trim();
         erase();
         draw();
