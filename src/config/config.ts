@@ -156,9 +156,11 @@ export function resolveConfig(
   if (!['auto', 'always', 'missing', 'never'].includes(pull)) {
     throw new ConfigError(`pull policy "${pull}" is not known`, { hint: 'use auto, always, missing or never' });
   }
-  const builder = flags.builder ?? env.DOCKMK_BUILDER ?? file.builder ?? 'auto';
+  // An empty DOCKMK_BUILDER is unset.
+  const fromEnv = env.DOCKMK_BUILDER === '' ? undefined : env.DOCKMK_BUILDER;
+  const builder = flags.builder ?? fromEnv ?? file.builder ?? 'auto';
   if (!(BUILDERS as readonly string[]).includes(builder)) {
-    const where = flags.builder !== undefined ? '--builder' : env.DOCKMK_BUILDER !== undefined ? 'DOCKMK_BUILDER' : 'dockmk.yml builder';
+    const where = flags.builder !== undefined ? '--builder' : fromEnv !== undefined ? 'DOCKMK_BUILDER' : 'dockmk.yml builder';
     throw new ConfigError(`${where} "${builder}" is not known`, { hint: 'use auto, buildkit or classic' });
   }
   const buildArgs = { ...file.buildArgs, ...parseBuildArgs(flags.buildArgs ?? [], env) };
