@@ -6,14 +6,15 @@ import { formatImageRef } from '../model/image-ref.js';
 import { follow, statusOf } from './docker-stream.js';
 import type { BuildRequest, CallOptions } from './engine.js';
 
-export async function classicBuild(docker: Docker, request: BuildRequest, options: CallOptions, podman: boolean): Promise<{ imageId: string | null }> {
+/** `tag`: the name the engine is told (execute/podman.ts: in full on Podman). */
+export async function classicBuild(docker: Docker, request: BuildRequest, options: CallOptions, { podman, tag }: { podman: boolean; tag: string }): Promise<{ imageId: string | null }> {
   const cacheFrom = request.cacheFrom.length > 0 && !podman;
   if (request.cacheFrom.length > 0 && podman) {
     options.onLine("--cache-from left out: Podman's builder (Buildah) takes cache only from a cache repository of its own, not from images");
   }
   const stream = await docker.buildImage(request.context as unknown as NodeJS.ReadableStream, {
     dockerfile: request.dockerfile,
-    t: formatImageRef(request.tag),
+    t: tag,
     buildargs: request.buildArgs,
     labels: request.labels,
     ...(cacheFrom ? { cachefrom: JSON.stringify(request.cacheFrom.map(formatImageRef)) } : {}),

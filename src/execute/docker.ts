@@ -19,7 +19,7 @@ import { DEFAULT_SOCKET, modemOptions } from './docker-address.js';
 import { classicBuild } from './docker-classic.js';
 import { describe, engineMessage, follow, interrupted, parseJson, statusOf } from './docker-stream.js';
 import type { BuildRequest, CallOptions, Engine, ImageInfo, ListedImage, RegistryAuth } from './engine.js';
-import { digestFromStatus, insecureRegistries, isPlainHttpRegistry, podmanAuthAddress } from './podman.js';
+import { digestFromStatus, insecureRegistries, isPlainHttpRegistry, podmanAuthAddress, qualifiedName, qualifiedRepository } from './podman.js';
 
 export { DEFAULT_SOCKET } from './docker-address.js';
 
@@ -121,9 +121,14 @@ class DockerEngine implements Engine {
     return facts.product === 'podman' ? facts : null;
   }
 
+  /** How the engine is told an image's name: in full on Podman (execute/podman.ts). */
+  private async nameOf(ref: ImageRef, signal = new AbortController().signal): Promise<string> {
+    return (await this.podman(signal)) !== null ? qualifiedName(ref) : formatImageRef(ref);
+  }
+
   async inspectImage(ref: ImageRef): Promise<ImageInfo | null> {
     try {
-      const name = formatImageRef(ref);
+      const name = await this.nameOf(ref);
       const info = (await this.get(`/images/${name}/json`, undefined, (docker) => docker.getImage(name).inspect())) as Docker.ImageInspectInfo;
       return { id: info.Id, labels: info.Config?.Labels ?? {} };
     } catch (error) {
@@ -174,7 +179,7 @@ class DockerEngine implements Engine {
       builder.name === 'buildkit'
         ? await buildkitBuild(this.buildkitTransport(request), request, options)
         : await this.call(`build ${formatImageRef(request.tag)}`, options.signal, async () =>
-            classicBuild(await this.client(), request, options, (await this.podman(options.signal)) !== null),
+            classicBuild(await this.client(), request, options, { podman: (await this.podman(options.signal)) !== null, tag: await this.nameOf(request.tag, options.signal) }),
           );
     // Old engines report only "Successfully built <id>".
     return { imageId: imageId ?? (await this.inspectImage(request.tag))?.id ?? '' };
@@ -222,8 +227,9 @@ class DockerEngine implements Engine {
   }
 
   async tag(source: ImageRef | string, target: ImageRef): Promise<void> {
-    const repo = formatImageRef({ ...target, tag: null, digest: null });
-    const name = typeof source === 'string' ? source : formatImageRef(source);
+    const podman = (await this.podman(new AbortController().signal)) !== null;
+    const repo = podman ? qualifiedRepository(target) : formatImageRef({ ...target, tag: null, digest: null });
+    const name = typeof source === 'string' ? source : await this.nameOf(source);
     try {
       await (await this.client()).getImage(name).tag({ repo, tag: target.tag ?? 'latest' });
     } catch (error) {
@@ -233,7 +239,7 @@ class DockerEngine implements Engine {
 
   async untag(ref: ImageRef): Promise<void> {
     try {
-      await (await this.client()).getImage(formatImageRef(ref)).remove({ noprune: true });
+      await (await this.client()).getImage(await this.nameOf(ref)).remove({ noprune: true });
     } catch (error) {
       if (statusOf(error) !== 404) throw this.failure(`could not remove the tag ${formatImageRef(ref)}`, error);
     }

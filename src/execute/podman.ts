@@ -10,10 +10,26 @@
 // - Builds run on Buildah: step headers `[2/3] STEP 1/4: …` (model/build-steps.ts); dockmk's labels
 //   come as LABEL steps appended to the last stage; its `cachefrom` names one cache repository of
 //   Buildah's own, not images to take layers from, so dockmk leaves it out and says so.
-// - Image names: the compat API names `x:test` docker.io/library/x:test, as dockerd does; images
-//   list untagged ones with RepoTags null; IDs are `sha256:…` as dockerd's.
+// - Image names: the compat API resolves a short name against local images by its end first
+//   (`debian:bookworm` finds `127.0.0.1:5000/x/debian:bookworm`, and tagging `debian:bookworm`
+//   onto that image is then a no-op), and only else as Docker Hub's; so dockmk names every image
+//   in full there (`docker.io/library/debian:bookworm`). Images list untagged ones with RepoTags
+//   null; IDs are `sha256:…` as dockerd's.
 
+import { canonicalRepository, type ImageRef } from '../model/image-ref.js';
 import type { RegistryAuth } from './engine.js';
+
+/** `docker.io/library/debian:bookworm` for `debian:bookworm`: a name Podman cannot resolve to another image. */
+export function qualifiedName(ref: ImageRef): string {
+  const { domain, path } = canonicalRepository(ref);
+  return `${domain}/${path}${ref.digest !== null ? `@${ref.digest}` : `:${ref.tag ?? 'latest'}`}`;
+}
+
+/** The repository part of qualifiedName. */
+export function qualifiedRepository(ref: ImageRef): string {
+  const { domain, path } = canonicalRepository(ref);
+  return `${domain}/${path}`;
+}
 
 /** The registries dockmk reaches over plain HTTP: loopback ones, and those listed in DOCKMK_INSECURE_REGISTRIES. */
 export function isPlainHttpRegistry(domain: string, insecure: ReadonlySet<string>): boolean {

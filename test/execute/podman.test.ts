@@ -1,6 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { digestFromStatus, insecureRegistries, isPlainHttpRegistry, podmanAuthAddress } from '../../src/execute/podman.js';
+import { digestFromStatus, insecureRegistries, isPlainHttpRegistry, podmanAuthAddress, qualifiedName, qualifiedRepository } from '../../src/execute/podman.js';
+import { parseImageRef, type ImageRef } from '../../src/model/image-ref.js';
+
+const ref = (text: string): ImageRef => {
+  const parsed = parseImageRef(text);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.ref;
+};
 
 test('plain HTTP for loopback registries and those listed, as dockmk asks the registry itself', () => {
   const listed = insecureRegistries({ DOCKMK_INSECURE_REGISTRIES: 'registry.test:5000, other.test' });
@@ -19,6 +26,14 @@ test("the digest of a push from Podman's status line", () => {
   const digest = `sha256:${'ab'.repeat(32)}`;
   assert.is(digestFromStatus(`key-8ab9f6f86d4178d6: digest: ${digest} size: 528`), digest);
   assert.is(digestFromStatus('Pushing'), null);
+});
+
+test('images are named to Podman in full, so that it cannot resolve a short name to another image', () => {
+  assert.is(qualifiedName(ref('debian:bookworm')), 'docker.io/library/debian:bookworm');
+  assert.is(qualifiedName(ref('hello-app')), 'docker.io/library/hello-app:latest');
+  assert.is(qualifiedName(ref('127.0.0.1:5055/edxops/x:key-0123')), '127.0.0.1:5055/edxops/x:key-0123');
+  assert.is(qualifiedName(ref(`debian@sha256:${'0'.repeat(64)}`)), `docker.io/library/debian@sha256:${'0'.repeat(64)}`);
+  assert.is(qualifiedRepository(ref('edxops/forum:latest')), 'docker.io/edxops/forum');
 });
 
 test.run();
