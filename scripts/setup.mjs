@@ -3,11 +3,13 @@
 // as root, idempotent. It installs Debian's docker.io and docker-registry when missing, starts
 // dockerd when no engine answers (an engine that answers is left alone), starts a loopback
 // registry with htpasswd auth for the tests, and makes debian:bookworm with debootstrap when it
-// cannot be pulled. What it starts is recorded in .dockmk/setup/state.json for `npm run teardown`.
+// cannot be pulled, and serves Podman's Docker-compatible API for the Podman test. What it starts
+// is recorded in .dockmk/setup/state.json for `npm run teardown`.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
 import { $, which } from 'zx';
@@ -188,6 +190,37 @@ if (existsSync(join(root, 'test', 'it', 'status-page.test.ts')) && process.env.D
   await install([['chromium', 'chromium']], 'the status page browser test');
   if (!existsSync('/usr/bin/chromium')) fail('chromium was installed but /usr/bin/chromium is missing');
   say('chromium', had ? 'present' : 'installed (Debian package)');
+}
+
+// --- Podman, a second kind of engine ------------------------------------------------------------
+// test/it/podman.test.ts builds, no-ops and pushes through Podman's Docker-compatible API (Debian's
+// podman, `podman system service`, as root here). The socket is recorded in .dockmk/setup/podman.json
+// for the test; DOCKMK_SETUP_PODMAN=0 leaves it out, and that test then says it skipped.
+if (existsSync(join(root, 'test', 'it', 'podman.test.ts')) && process.env.DOCKMK_SETUP_PODMAN !== '0') {
+  // The real directory (.dockmk/setup may be a link): the address stays valid wherever it is read.
+  const socket = join(realpathSync(stateDir), 'podman.sock');
+  const podmanPath = join(stateDir, 'podman.json');
+  const podmanAnswers = () =>
+    new Promise((done) => {
+      const req = httpRequest({ socketPath: socket, path: '/_ping', timeout: 2000 }, (res) => {
+        res.resume();
+        done(res.statusCode === 200 && res.headers['libpod-api-version'] !== undefined);
+      });
+      req.on('error', () => done(false));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
+  if (await podmanAnswers()) {
+    say('podman', `already answers at unix://${socket}; left alone`);
+  } else {
+    await install([['podman', 'podman']], 'the Podman engine test');
+    rmSync(socket, { force: true });
+    const { pid, log } = startDaemon('podman', 'podman', ['system', 'service', '--time=0', `unix://${socket}`]);
+    await waitFor('podman system service', podmanAnswers, 60, log);
+    const version = (await $`podman --version`).stdout.trim();
+    say('podman', `started ${version} (pid ${pid}) serving the Docker API at unix://${socket}; log ${log}`);
+  }
+  writeFileSync(podmanPath, `${JSON.stringify({ address: `unix://${socket}` }, null, 2)}\n`);
 }
 
 // Forget processes that are gone, so teardown only ever signals what setup started.

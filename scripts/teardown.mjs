@@ -1,8 +1,8 @@
 #!/usr/bin/env zx
 // npm run teardown: stops what `npm run setup` started (by the pids it recorded), nothing else.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 const statePath = join(resolve(import.meta.dirname, '..'), '.dockmk', 'setup', 'state.json');
 if (!existsSync(statePath)) {
@@ -32,4 +32,6 @@ for (const name of ['registry', 'dockerd', ...Object.keys(state.started).filter(
   }
   delete state.started[name];
   writeFileSync(statePath, `${JSON.stringify(state, null, 2)}\n`);
+  // Podman's service leaves its socket behind; the test would find a dead address there.
+  if (name === 'podman') for (const file of ['podman.sock', 'podman.json']) rmSync(join(dirname(statePath), file), { force: true });
 }
