@@ -42,6 +42,9 @@ export async function classicBuild(docker: Docker, request: BuildRequest, option
     // Cancelled: the engine kills and removes the step's container once it sees the
     // connection close; wait for that, so nothing of the build outlives the command.
     if (options.signal.aborted && container !== null) await containerGone(docker, container);
+    // Podman 4 cannot stop a running step: Buildah sees the cancel once the step ends by itself,
+    // and then commits and tags nothing.
+    if (options.signal.aborted && podman) options.onLine('Podman cannot stop the running step: it runs to its end in the Podman service, which then tags nothing');
     throw error;
   }
   if (partial !== '') options.onLine(partial);

@@ -10,6 +10,8 @@
 // - Builds run on Buildah: step headers `[2/3] STEP 1/4: …` (model/build-steps.ts); dockmk's labels
 //   come as LABEL steps appended to the last stage; its `cachefrom` names one cache repository of
 //   Buildah's own, not images to take layers from, so dockmk leaves it out and says so.
+// - An interrupted build: closing the connection cancels it, but Buildah (Podman 4.3) sees that
+//   only when the running step has ended by itself; it then commits and tags nothing.
 // - Image names: the compat API resolves a short name against local images by its end first
 //   (`debian:bookworm` finds `127.0.0.1:5000/x/debian:bookworm`, and tagging `debian:bookworm`
 //   onto that image is then a no-op), and only else as Docker Hub's; so dockmk names every image
