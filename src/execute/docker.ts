@@ -1,4 +1,5 @@
-// The Engine on a real Docker daemon, through dockerode. The only module that imports it.
+// The Engine on a real Docker daemon, through dockerode. The only module that loads it (its parts,
+// docker-address.ts and docker-classic.ts, take its types and the client it hands them).
 // dockerode (with BuildKit's gRPC and ssh2) takes ~90 ms to load; it is loaded on the first call
 // that streams (build, pull, push) or changes something. The two questions a run that builds
 // nothing asks — is the engine there, what does this tag point to — are plain GETs, answered
