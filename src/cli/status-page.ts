@@ -19,6 +19,7 @@ import { writeStatusPage, type PageFiles } from '../report/page.js';
 import { statusPageData, type Attribution, type GitFacts, type RunOutline } from '../report/page-data.js';
 import { ansibleModel, ownState } from './session.js';
 import { indexImages } from '../execute/images.js';
+import { checkoutId } from '../plan/labels.js';
 import { statusOf } from './status.js';
 import { rolesRun } from '../model/service-plays.js';
 
@@ -39,7 +40,7 @@ export async function buildStatusPage(request: PageRequest): Promise<PageFiles> 
   const history = readHistory(config.stateDir) as AttributedRecord[];
   const entries = [];
   const images = indexImages(request.engine);
-  for (const step of request.steps) entries.push(await statusOf(step, images, history));
+  for (const step of request.steps) entries.push(await statusOf(step, images, history, checkoutId(config.root)));
   const listing = request.listing ?? (await listContext(config.root, ownState(config)));
   const names = entries.map((entry) => entry.service);
   const data = statusPageData({

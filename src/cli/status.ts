@@ -11,6 +11,7 @@ import { connectRegistry } from '../execute/registry.js';
 import { INPUT_LABEL, inputState } from '../execute/steps.js';
 import { formatImageRef } from '../model/image-ref.js';
 import { changedInputs, type ServiceState } from '../plan/changes.js';
+import { CHECKOUT_LABEL, checkoutId } from '../plan/labels.js';
 import { planBuild, type BuildCommand } from '../plan/plan.js';
 import { selectServices } from '../plan/select.js';
 import type { BuildStep } from '../plan/types.js';
@@ -64,7 +65,7 @@ export function statusCommand(io: Io) {
       for (const step of plan.steps) {
         if (step.kind !== 'build' || !wanted.has(step.service)) continue;
         steps.push(step);
-        const entry = await statusOf(step, images, history);
+        const entry = await statusOf(step, images, history, checkoutId(config.root));
         if (registry === null || step.keyRef === null) entries.push(entry);
         else entries.push({ ...entry, registry: { ref: formatImageRef(step.keyRef), present: (await registry.digest(step.keyRef, io.signal)) !== null } });
       }
@@ -78,7 +79,7 @@ export function statusCommand(io: Io) {
   };
 }
 
-export async function statusOf(step: BuildStep, images: ImageIndex, history: readonly BuildRecord[]): Promise<StatusEntry> {
+export async function statusOf(step: BuildStep, images: ImageIndex, history: readonly BuildRecord[], checkout: string): Promise<StatusEntry> {
   const tag = formatImageRef(step.tag);
   const { image, inputHash, baseIds } = await inputState(step, { images });
   const records = history.filter((record) => record.service === step.service && record.tag === tag);
@@ -91,8 +92,15 @@ export async function statusOf(step: BuildStep, images: ImageIndex, history: rea
     state = 'built';
   } else {
     state = 'modified';
-    const maker = [...records].reverse().find((record) => record.inputs !== undefined && record.inputHash === image.labels[INPUT_LABEL]);
-    changed = changedInputs({ parts: step.inputs?.parts ?? {}, baseIds }, maker);
+    const builtBy = image.labels[CHECKOUT_LABEL];
+    if (image.labels[INPUT_LABEL] === undefined) {
+      changed = [`not built by dockmk (${tag} was tagged some other way)`];
+    } else if (builtBy !== undefined && builtBy !== checkout) {
+      changed = [`not built by this checkout (another checkout on this engine built ${tag}; the tags collide)`];
+    } else {
+      const maker = [...records].reverse().find((record) => record.inputs !== undefined && record.inputHash === image.labels[INPUT_LABEL]);
+      changed = changedInputs({ parts: step.inputs?.parts ?? {}, baseIds }, maker);
+    }
   }
   return {
     service: step.service,

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { StepFailedError } from '../errors.js';
 import { formatImageRef, registryOf, type ImageRef } from '../model/image-ref.js';
+import { CHECKOUT_LABEL } from '../plan/labels.js';
 import type { BuildStep } from '../plan/types.js';
 import { packContext, RENDERED_DOCKERFILE } from './context.js';
 import type { ImageInfo } from './engine.js';
@@ -55,7 +56,12 @@ export async function build(step: BuildStep, ctx: StepContext): Promise<StepDeta
         tag: step.tag,
         buildArgs: step.buildArgs,
         noCache: step.noCache,
-        labels: { ...step.labels, ...(step.key === null ? {} : { [KEY_LABEL]: step.key }), ...(inputHash === null ? {} : { [INPUT_LABEL]: inputHash }) },
+        labels: {
+          ...step.labels,
+          [CHECKOUT_LABEL]: ctx.checkout,
+          ...(step.key === null ? {} : { [KEY_LABEL]: step.key }),
+          ...(inputHash === null ? {} : { [INPUT_LABEL]: inputHash }),
+        },
         cacheFrom: step.cacheFrom,
         registryAuth: (host) => ctx.credentials.forRegistry(host),
       },

@@ -12,6 +12,9 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
 }
 
+/** The longest wait a registry's Retry-After gets. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+
 export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ retries: 3, baseDelayMs: 1000, maxDelayMs: 16_000 });
 
 export interface RetryHooks {
@@ -62,7 +65,9 @@ export async function withRetry<T>(policy: RetryPolicy, hooks: RetryHooks, run: 
     } catch (error) {
       const message = (error as DockmkError).message ?? String(error);
       if (hooks.signal.aborted || error instanceof InterruptedError || n > policy.retries || !isTransient(message)) throw error;
-      const delayMs = retryDelay(policy, n, hooks.random);
+      // A registry that says when to come back (429, 503 with Retry-After) is taken at its word, up to a minute.
+      const asked = (error as { retryAfterMs?: number }).retryAfterMs;
+      const delayMs = Math.max(retryDelay(policy, n, hooks.random), Math.min(asked ?? 0, MAX_RETRY_AFTER_MS));
       hooks.onRetry({ attempt: n + 1, of: policy.retries + 1, delayMs, reason: message });
       await sleep(delayMs, hooks.signal);
     }

@@ -6,6 +6,7 @@
 import { listContext as listCheckoutContext, type ContextListing } from '../discover/context.js';
 import { DockmkError, EngineError, InterruptedError } from '../errors.js';
 import { registryOf } from '../model/image-ref.js';
+import { checkoutId } from '../plan/labels.js';
 import type { BuildPlan, PlanStep } from '../plan/types.js';
 import { redact, type Credentials } from './credentials.js';
 import type { Engine } from './engine.js';
@@ -107,6 +108,7 @@ export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOpti
       signal: abort.signal,
       force: options.force,
       pullReused: plan.command !== 'push',
+      checkout: checkoutId(plan.root),
       context,
       state,
       resultOf: (id) => results.get(id),

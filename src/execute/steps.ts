@@ -30,6 +30,8 @@ export interface StepContext {
   readonly onLine: (line: string) => void;
   /** What the registry held when the run started. */
   readonly state: RegistryState;
+  /** The checkout's name on the images it builds (src/plan/labels.ts checkoutId). */
+  readonly checkout: string;
   /** The result of a step that has ended. */
   readonly resultOf: (id: string) => StepResult | undefined;
   /** Runs a registry transfer, retrying transient errors. */

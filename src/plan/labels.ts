@@ -4,6 +4,7 @@
 // is up to date, and keeps the labels of the commit that built it. Labels the user asks for
 // (`--label`, `labels:` in dockmk.yml) are part of the image and of its input hash.
 
+import { createHash } from 'node:crypto';
 import type { Revision } from './tags.js';
 import { normalizeTag, parseSemver } from './tags.js';
 
@@ -39,4 +40,12 @@ export function versionOf(revision: Revision): string | undefined {
 /** A label key as Docker accepts it: no spaces or `=`, printable. */
 export function isLabelKey(key: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(key);
+}
+
+/** The label naming the checkout that built an image: two clones sharing an engine share tags. */
+export const CHECKOUT_LABEL = 'org.dockmk.checkout';
+
+/** A checkout's name on its images: not its path (pushed images would carry it), a digest of it. */
+export function checkoutId(root: string): string {
+  return createHash('sha256').update(root).digest('hex').slice(0, 16);
 }

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EngineError, InterruptedError } from '../../src/errors.js';
-import { isTransient, retryDelay, withRetry, type RetryPolicy } from '../../src/execute/retry.js';
+import { RegistryError, retryAfterMs } from '../../src/execute/registry.js';
+import { isTransient, MAX_RETRY_AFTER_MS, retryDelay, withRetry, type RetryPolicy } from '../../src/execute/retry.js';
 
 const POLICY: RetryPolicy = { retries: 3, baseDelayMs: 1000, maxDelayMs: 16_000 };
 
@@ -63,6 +64,26 @@ test('a transient failure is tried again after a wait, and told before each wait
   assert.equal(h.waits, [1000, 2000]);
   assert.equal(h.retries.map((r) => [r.attempt, r.of, r.delayMs]), [[2, 4, 1000], [3, 4, 2000]]);
   assert.is(h.retries[0]?.reason, 'connection refused');
+});
+
+test("a registry's Retry-After is waited for, when longer than the backoff, up to a minute", async () => {
+  const errors = [new RegistryError('HTTP 429 TOOMANYREQUESTS', 429, { retryAfterMs: 7000 }), new RegistryError('HTTP 503', 503, { retryAfterMs: 10 * 60_000 }), new RegistryError('HTTP 503', 503, { retryAfterMs: 10 })];
+  const waits: number[] = [];
+  let calls = 0;
+  const result = await withRetry(
+    POLICY,
+    { signal: new AbortController().signal, random: () => 0.5, sleep: async (ms) => void waits.push(ms), onRetry: () => {} },
+    async () => {
+      const error = errors[calls++];
+      if (error) throw error;
+      return 'written';
+    },
+  );
+  assert.is(result, 'written');
+  assert.equal(waits, [7000, MAX_RETRY_AFTER_MS, 4000]);
+  assert.is(retryAfterMs('5'), 5000);
+  assert.is(retryAfterMs('Wed, 21 Oct 2015 07:28:05 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')), 5000);
+  assert.is(retryAfterMs('soon'), undefined);
 });
 
 test('gives up after the last retry with the last error', async () => {

@@ -92,7 +92,7 @@ async function fixture() {
   const history = readHistory(STATE) as AttributedRecord[];
   const entries = [];
   const images = indexImages(engine);
-  for (const step of [base, app, broken]) entries.push(await statusOf(step, images, history));
+  for (const step of [base, app, broken]) entries.push(await statusOf(step, images, history, 'this-checkout'));
   const data = statusPageData({
     title: 'configuration',
     generatedAt: '2026-11-24T00:00:00.000Z',
