@@ -7,9 +7,10 @@
 //   #5 hi                         a line of its output
 //   #5 DONE 0.3s | #5 CACHED | #5 ERROR: … | #5 CANCELED
 //
-// and, when the build failed, the failed step's last lines again at the end, as docker does
-// (`------`, ` > [2/4] RUN echo hi:`, its lines, `------`), so that the failure report finds the
-// step (model/build-steps.ts) even when the step wrote more than the lines the report keeps.
+// and, when the build failed, a summary naming the failed step at the end, as docker does
+// (`------`, ` > [2/4] RUN echo hi:`, `------`), so that the failure report finds the step
+// (model/build-steps.ts) even when it wrote more than the lines the report keeps; when other
+// steps wrote since, the failed step's last lines come again inside it.
 
 import type { Type } from 'protobufjs';
 
@@ -120,6 +121,7 @@ export function buildkitProgress(onLine: (line: string) => void): BuildkitProgre
   const statusesDone = new Set<string>();
   const partial = new Map<string, string>();
   const recent = new Map<string, string[]>();
+  let lastWriter: string | null = null;
   let failure: { digest: string; error: string } | null = null;
 
   const number = (digest: string): number => {
@@ -138,6 +140,7 @@ export function buildkitProgress(onLine: (line: string) => void): BuildkitProgre
   const logLine = (digest: string, text: string): void => {
     const line = text.replace(/\r$/, '');
     onLine(`#${number(digest)} ${line}`);
+    lastWriter = digest;
     const lines = recent.get(digest) ?? [];
     lines.push(line);
     if (lines.length > SUMMARY_LINES) lines.shift();
@@ -195,7 +198,8 @@ export function buildkitProgress(onLine: (line: string) => void): BuildkitProgre
       if (!failed || failure === null) return;
       onLine('------');
       onLine(` > ${names.get(failure.digest) ?? failure.digest}:`);
-      for (const line of recent.get(failure.digest) ?? []) onLine(`#${number(failure.digest)} ${line}`);
+      // Its lines are the last ones above unless another step wrote since (steps run in parallel).
+      if (lastWriter !== failure.digest) for (const line of recent.get(failure.digest) ?? []) onLine(`#${number(failure.digest)} ${line}`);
       onLine('------');
     },
   };

@@ -37,10 +37,10 @@ test('a real trace: steps as they start, cached steps, output lines (split ones 
   assert.equal(seven, ['#7 one', '#7 two', '#7 partial end', '#7 to-stderr']);
   assert.match(lines.find((line) => line.startsWith('#7 DONE')) ?? '', /^#7 DONE \d+\.\ds$/);
   assert.equal(lines.slice(-5), [
+    '#8 made to fail',
     '#8 ERROR: executor failed running [/bin/sh -c echo "made to fail" && false]: exit code: 1',
     '------',
     ' > [5/5] RUN echo "made to fail" && false:',
-    '#8 made to fail',
     '------',
   ]);
 });
@@ -66,6 +66,16 @@ test('cancelled steps say CANCELED, not ERROR; a successful build has no summary
   progress.apply(status({ warnings: [{ vertex: 'b', short: Buffer.from('something odd') }] }));
   progress.finish(false);
   assert.equal(lines, ['#1 [1/2] RUN sleep 60', '#1 no newline yet', '#1 CANCELED', '#2 b', '#2 exporting layers done', '#2 WARNING: something odd']);
+});
+
+test('the failed step\'s last lines come again in the summary when another step wrote after them', () => {
+  const lines: string[] = [];
+  const progress = buildkitProgress((line) => lines.push(line));
+  progress.apply(status({ vertexes: [vertex('a', '[a 2/2] RUN make', { started: at(1) }), vertex('b', '[b 2/2] RUN sleep 5', { started: at(1) })] }));
+  progress.apply(status({ logs: [{ vertex: 'a', stream: 2, msg: Buffer.from('make: *** Error 2\n') }, { vertex: 'b', stream: 1, msg: Buffer.from('still sleeping\n') }] }));
+  progress.apply(status({ vertexes: [vertex('a', '[a 2/2] RUN make', { started: at(1), completed: at(2), error: 'exit code: 2' })] }));
+  progress.finish(true);
+  assert.equal(lines.slice(-4), ['------', ' > [a 2/2] RUN make:', '#1 make: *** Error 2', '------']);
 });
 
 test.run();
