@@ -12,7 +12,7 @@
 //
 //   DOCKMK_LEGACY_PARSEFILES=/tmp/parsefiles.py npm run bench   # also time the legacy script
 //   BENCH_SAMPLES=7 npm run bench                               # more samples (default 5)
-//   BENCH_COLD=0 BENCH_BUILDABLE=0 npm run bench                # skip the long engine sections
+//   BENCH_COLD=0 BENCH_BUILDABLE=0 BENCH_BUILDERS=0 npm run bench   # skip the long engine sections
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -214,7 +214,29 @@ const engineSections = [
       ];
     },
   },
+  { name: 'cold docker:test of every example service, --jobs 2 --no-cache, classic builder vs BuildKit', run: builderComparison },
 ];
+
+/**
+ * Cold docker:test of the examples (--no-cache --force) on the classic builder and on BuildKit, one
+ * after the other in one run, with the build time of each service. BENCH_BUILDERS=0 skips it.
+ */
+function builderComparison(context) {
+  if (process.env.BENCH_BUILDERS === '0') return ['NOT MEASURED: BENCH_BUILDERS=0'];
+  const env = { ...process.env, DOCKMK_STATE_DIR: context.examplesState };
+  const runs = ['classic', 'buildkit'].map((builder) => {
+    const args = [join(root, 'bin', 'dockmk.js'), 'test', '--no-cache', '--force', '--jobs', '2', '--builder', builder, '--json', '--root', root];
+    const run = timeCommand(process.execPath, args, { env }, 1);
+    const ends = run.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'step-end' && e.step.startsWith('build '));
+    return { builder, ms: run.ms, builds: new Map(ends.map((e) => [e.step.slice(6), e.durationMs])) };
+  });
+  const [classic, buildkit] = runs;
+  const services = [...classic.builds.keys()];
+  return [
+    `wall time: classic ${ms(classic.ms)}, BuildKit ${ms(buildkit.ms)} (BuildKit/classic = ${(buildkit.ms / classic.ms).toFixed(2)})`,
+    ...services.map((service) => `${service}: classic ${ms(classic.builds.get(service) ?? 0)}, BuildKit ${ms(buildkit.builds.get(service) ?? 0)}`),
+  ];
+}
 
 /** Services in the order the legacy Makefile's recursion builds them: parents first. */
 function legacyOrder(services) {
@@ -340,7 +362,7 @@ try {
   if (engine.status !== 0) {
     console.log('== engine sections: NOT MEASURED, no engine answers (npm run setup starts one)');
   } else {
-    console.log(`engine: Docker ${engine.stdout.trim()}, classic builder\n`);
+    console.log(`engine: Docker ${engine.stdout.trim()}; builds on dockmk's default builder (auto) unless a section says\n`);
     const state = join(work, 'examples-state');
     for (const section of engineSections) {
       console.log(`== ${section.name}`);

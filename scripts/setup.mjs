@@ -3,17 +3,19 @@
 // as root, idempotent. It installs Debian's docker.io and docker-registry when missing, starts
 // dockerd when no engine answers (an engine that answers is left alone), starts a loopback
 // registry with htpasswd auth for the tests, and makes debian:bookworm with debootstrap when it
-// cannot be pulled. What it starts is recorded in .dockmk/setup/state.json for `npm run teardown`.
+// cannot be pulled, and serves Podman's Docker-compatible API for the Podman test. What it starts
+// is recorded in .dockmk/setup/state.json for `npm run teardown`.
 // A dockerd killed with -9 leaves a pid file (and containerd's) that stops the next one from
 // starting: setup removes what belongs to no running daemon and says so (scripts/dockerd.mjs).
 //
 // For a test's own daemon: DOCKMK_SETUP_DIR (state, logs), DOCKMK_SETUP_PARTS (a comma list of
-// engine, base, registry; default all), and DOCKMK_DOCKERD_SOCKET, _PIDFILE, _EXEC_ROOT,
+// engine, base, registry, browser, podman; default all), and DOCKMK_DOCKERD_SOCKET, _PIDFILE, _EXEC_ROOT,
 // _DATA_ROOT, _ARGS for where that dockerd lives.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
 import { $, which } from 'zx';
@@ -22,7 +24,7 @@ import { cleanStaleEngine, dockerdArgs, engineSettings, logTail } from './docker
 $.verbose = false;
 const root = resolve(import.meta.dirname, '..');
 const stateDir = process.env.DOCKMK_SETUP_DIR ?? join(root, '.dockmk', 'setup');
-const parts = new Set((process.env.DOCKMK_SETUP_PARTS ?? 'engine,base,registry').split(',').map((part) => part.trim()));
+const parts = new Set((process.env.DOCKMK_SETUP_PARTS ?? 'engine,base,registry,browser,podman').split(',').map((part) => part.trim()));
 const statePath = join(stateDir, 'state.json');
 const registryPort = Number(process.env.DOCKMK_TEST_REGISTRY_PORT ?? 5055);
 const registryAddress = `127.0.0.1:${registryPort}`;
@@ -212,11 +214,42 @@ if (!parts.has('registry')) {
 // --- the browser of the status page test ----------------------------------------------------
 // test/it/status-page.test.ts drives Debian's chromium through playwright-core (no browser
 // download works here); DOCKMK_SETUP_BROWSER=0 leaves it out, and that test then says it skipped.
-if (existsSync(join(root, 'test', 'it', 'status-page.test.ts')) && process.env.DOCKMK_SETUP_BROWSER !== '0') {
+if (parts.has('browser') && existsSync(join(root, 'test', 'it', 'status-page.test.ts')) && process.env.DOCKMK_SETUP_BROWSER !== '0') {
   const had = existsSync('/usr/bin/chromium');
   await install([['chromium', 'chromium']], 'the status page browser test');
   if (!existsSync('/usr/bin/chromium')) fail('chromium was installed but /usr/bin/chromium is missing');
   say('chromium', had ? 'present' : 'installed (Debian package)');
+}
+
+// --- Podman, a second kind of engine ------------------------------------------------------------
+// test/it/podman.test.ts builds, no-ops and pushes through Podman's Docker-compatible API (Debian's
+// podman, `podman system service`, as root here). The socket is recorded in .dockmk/setup/podman.json
+// for the test; DOCKMK_SETUP_PODMAN=0 leaves it out, and that test then says it skipped.
+if (parts.has('podman') && existsSync(join(root, 'test', 'it', 'podman.test.ts')) && process.env.DOCKMK_SETUP_PODMAN !== '0') {
+  // The real directory (.dockmk/setup may be a link): the address stays valid wherever it is read.
+  const socket = join(realpathSync(stateDir), 'podman.sock');
+  const podmanPath = join(stateDir, 'podman.json');
+  const podmanAnswers = () =>
+    new Promise((done) => {
+      const req = httpRequest({ socketPath: socket, path: '/_ping', timeout: 2000 }, (res) => {
+        res.resume();
+        done(res.statusCode === 200 && res.headers['libpod-api-version'] !== undefined);
+      });
+      req.on('error', () => done(false));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
+  if (await podmanAnswers()) {
+    say('podman', `already answers at unix://${socket}; left alone`);
+  } else {
+    await install([['podman', 'podman']], 'the Podman engine test');
+    rmSync(socket, { force: true });
+    const { pid, log } = startDaemon('podman', 'podman', ['system', 'service', '--time=0', `unix://${socket}`]);
+    await waitFor('podman system service', podmanAnswers, 60, log);
+    const version = (await $`podman --version`).stdout.trim();
+    say('podman', `started ${version} (pid ${pid}) serving the Docker API at unix://${socket}; log ${log}`);
+  }
+  writeFileSync(podmanPath, `${JSON.stringify({ address: `unix://${socket}` }, null, 2)}\n`);
 }
 
 // Forget processes that are gone, so teardown only ever signals what setup started.

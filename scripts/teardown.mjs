@@ -2,8 +2,8 @@
 // npm run teardown: stops what `npm run setup` started (by the pids it recorded), nothing else.
 // DOCKMK_SETUP_DIR: the state of a setup run with it (a test's own daemon).
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { processInfo } from './dockerd.mjs';
 
 const statePath = join(process.env.DOCKMK_SETUP_DIR ?? join(resolve(import.meta.dirname, '..'), '.dockmk', 'setup'), 'state.json');
@@ -32,4 +32,6 @@ for (const name of ['registry', 'dockerd', ...Object.keys(state.started).filter(
   }
   delete state.started[name];
   writeFileSync(statePath, `${JSON.stringify(state, null, 2)}\n`);
+  // Podman's service leaves its socket behind; the test would find a dead address there.
+  if (name === 'podman') for (const file of ['podman.sock', 'podman.json']) rmSync(join(dirname(statePath), file), { force: true });
 }

@@ -34,6 +34,7 @@ export function globalOptions<T>(yargs: Argv<T>): Argv<T & GlobalArgs> {
 interface ConfigurableArgs {
   label?: string[];
   'cache-from'?: string[];
+  builder?: string;
   tags?: string;
   latest?: string;
   'long-sha'?: boolean;
@@ -44,6 +45,7 @@ export function configOverrides(args: GlobalArgs & ConfigurableArgs): ConfigOver
   return {
     labels: args.label,
     cacheFrom: args['cache-from'],
+    builder: args.builder,
     tags: args.tags,
     latest: args.latest,
     longSha: args['long-sha'],

@@ -13,6 +13,7 @@ import { loadCredentials } from '../execute/credentials.js';
 import type { Emit, RunEvent } from '../execute/events.js';
 import { lockCheckout } from '../execute/lock.js';
 import { connectRegistry } from '../execute/registry.js';
+import { refuseBuildkitSyntax } from '../execute/builder.js';
 import { runPlan } from '../execute/run.js';
 import type { BuildPlan } from '../plan/types.js';
 import { computeTags, DEFAULT_TAG_RULES, type Revision, type Tag } from '../plan/tags.js';
@@ -79,6 +80,7 @@ export function publishOptions<T>(yargs: Argv<T>): Argv<T & PublishArgs> {
 export interface ImageArgs extends ReportArgs {
   label?: string[];
   'cache-from'?: string[];
+  builder?: string;
 }
 
 /** Options of the commands that build images: what every image gets besides its Dockerfile (labels, cache sources), and the status page of the run. */
@@ -91,6 +93,11 @@ export function imageOptions<T>(yargs: Argv<T>): Argv<T & ImageArgs> {
       array: true,
       requiresArg: true,
       describe: 'Reuse layers of this image, pulled first if the registry has it; {service} stands for the service (repeatable)',
+    })
+    .option('builder', {
+      type: 'string',
+      choices: ['auto', 'buildkit', 'classic'],
+      describe: 'The builder: BuildKit or the classic one (auto, the default: BuildKit where the engine offers it; also builder: in dockmk.yml, DOCKMK_BUILDER)',
     }) as Argv<T & ImageArgs>;
 }
 
@@ -102,6 +109,8 @@ export function publishTags(config: Config, revision: Revision): readonly Tag[] 
 
 export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs & Pick<PublishArgs, 'manifest'> & WriteBackArgs & ReportArgs, io: Io, listing?: ContextListing): Promise<void> {
   const writeBack = await prepareWriteBack(plan, config, args, io);
+  // Known without an engine: with the classic builder asked for, BuildKit-only syntax is refused now.
+  if (config.builder === 'classic') refuseBuildkitSyntax(plan, { name: 'classic', reason: 'asked for (--builder classic)', buildkitOffered: true, engine: '' });
   if (args['dry-run']) {
     io.stdout.write(args.json ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : formatPlanText(plan));
     writeBack?.preview();
@@ -133,7 +142,7 @@ async function runAndReport(
   const manifest = args.manifest === undefined ? null : resolve(io.cwd, args.manifest);
   // Written first with nothing pushed, so that a stale file never outlives a run that fails early.
   if (manifest !== null) writeManifest(manifest, publishOutcome(plan.steps.map((step) => ({ step, status: 'skipped', durationMs: 0 }))));
-  const engine = await openEngine(args.engine, io);
+  const engine = await openEngine(args.engine, io, { builder: config.builder });
   report?.engine(engine);
   const history = createHistoryRecorder({
     stateDir: config.stateDir,

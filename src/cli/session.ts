@@ -1,7 +1,7 @@
 // What every command starts with: configuration, then the checkout read and modelled.
 
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { loadConfig, type Config } from '../config/config.js';
+import { loadConfig, type BuilderSetting, type Config } from '../config/config.js';
 import { discoverCheckout } from '../discover/checkout.js';
 import { listContext, type ContextListing } from '../discover/context.js';
 import { discoverAnsible } from '../discover/ansible.js';
@@ -92,7 +92,7 @@ export function ownState(config: Config): string[] {
 }
 
 /** The engine, with dockerode loaded only now: commands that need no engine start faster. */
-export async function openEngine(address: string | undefined, io: Io): Promise<Engine> {
+export async function openEngine(address: string | undefined, io: Io, options: { builder?: BuilderSetting } = {}): Promise<Engine> {
   const { connectEngine } = await import('../execute/docker.js');
-  return connectEngine(address, io.env);
+  return connectEngine(address, io.env, options);
 }

@@ -6,7 +6,9 @@ import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { isDomain, isRepositoryPath } from '../model/image-ref.js';
 import type { WriteBackTarget } from '../model/write-back.js';
-import { checkLabels, parseConfigFile, PUBLISH_EXAMPLES, PUBLISH_HINTS, PUBLISH_VALUES, readConfigText, type FileConfig } from './file.js';
+import { BUILDERS, checkLabels, parseConfigFile, PUBLISH_EXAMPLES, PUBLISH_HINTS, PUBLISH_VALUES, readConfigText, type BuilderSetting, type FileConfig } from './file.js';
+
+export { BUILDERS, type BuilderSetting } from './file.js';
 
 export type PullPolicy = 'auto' | 'always' | 'missing' | 'never';
 
@@ -31,6 +33,8 @@ export interface Config {
   readonly buildArgs: Readonly<Record<string, string>>;
   readonly noCache: boolean;
   readonly pull: PullPolicy;
+  /** `builder:`, DOCKMK_BUILDER, --builder. */
+  readonly builder: BuilderSetting;
   /** Directory holding Docker's client config.json (credentials). */
   readonly dockerConfigDir: string;
   /** dockmk's own state: history, logs, caches (`<root>/.dockmk`, or $DOCKMK_STATE_DIR). */
@@ -91,6 +95,7 @@ export interface ConfigOverrides {
   buildArgs?: readonly string[] | undefined;
   noCache?: boolean | undefined;
   pull?: string | undefined;
+  builder?: string | undefined;
   labels?: readonly string[] | undefined;
   cacheFrom?: readonly string[] | undefined;
   tags?: string | undefined;
@@ -130,6 +135,13 @@ export function resolveConfig(
   if (!['auto', 'always', 'missing', 'never'].includes(pull)) {
     throw new ConfigError(`pull policy "${pull}" is not known`, { hint: 'use auto, always, missing or never' });
   }
+  // An empty DOCKMK_BUILDER is unset.
+  const fromEnv = env.DOCKMK_BUILDER === '' ? undefined : env.DOCKMK_BUILDER;
+  const builder = flags.builder ?? fromEnv ?? file.builder ?? 'auto';
+  if (!(BUILDERS as readonly string[]).includes(builder)) {
+    const where = flags.builder !== undefined ? '--builder' : fromEnv !== undefined ? 'DOCKMK_BUILDER' : 'dockmk.yml builder';
+    throw new ConfigError(`${where} "${builder}" is not known`, { hint: 'use auto, buildkit or classic' });
+  }
   const buildArgs = { ...file.buildArgs, ...parseBuildArgs(flags.buildArgs ?? [], env) };
   const labels = { ...file.labels, ...parseLabels(flags.labels ?? []) };
   const dockerConfigDir = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker');
@@ -141,6 +153,7 @@ export function resolveConfig(
     buildArgs: Object.freeze(buildArgs),
     noCache: flags.noCache ?? false,
     pull: pull as PullPolicy,
+    builder: builder as BuilderSetting,
     dockerConfigDir,
     stateDir: resolve(root, env.DOCKMK_STATE_DIR ?? '.dockmk'),
     paths: Object.freeze({ ...DEFAULT_PATHS, ...file.paths }),

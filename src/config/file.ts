@@ -8,6 +8,11 @@ import { parseWriteBack, type WriteBackTarget } from '../model/write-back.js';
 import { isLabelKey } from '../plan/labels.js';
 import type { Paths } from './config.js';
 
+/** Which builder runs the builds: auto picks BuildKit where the engine offers it (execute/builder.ts). */
+export type BuilderSetting = 'auto' | 'buildkit' | 'classic';
+
+export const BUILDERS: readonly BuilderSetting[] = Object.freeze(['auto', 'buildkit', 'classic']);
+
 /** What dockmk.yml sets, checked at its lines. */
 export interface FileConfig {
   namespace?: string;
@@ -15,6 +20,7 @@ export interface FileConfig {
   registry?: string;
   buildArgs?: Record<string, string>;
   pull?: string;
+  builder?: string;
   paths?: Partial<Paths>;
   weights?: Record<string, number>;
   externalBases?: string[];
@@ -42,7 +48,7 @@ export function readConfigText(path: string, name: string): string | null {
   }
 }
 
-const KEYS = new Set(['namespace', 'fromNamespace', 'registry', 'buildArgs', 'pull', 'paths', 'weights', 'externalBases', 'labels', 'cacheFrom', 'publish', 'writeBack']);
+const KEYS = new Set(['namespace', 'fromNamespace', 'registry', 'buildArgs', 'pull', 'builder', 'paths', 'weights', 'externalBases', 'labels', 'cacheFrom', 'publish', 'writeBack']);
 const PATH_KEYS: ReadonlySet<string> = new Set<keyof Paths>(['build', 'plays', 'roles', 'playbooks']);
 export const PUBLISH_VALUES: Readonly<Record<string, RegExp>> = {
   tags: /^(latest|auto)$/,
@@ -134,7 +140,11 @@ export function parseConfigFile(text: string, file: string): FileConfig {
       }
       out[key] = entries;
     } else {
-      out[key as 'namespace' | 'fromNamespace' | 'registry' | 'pull'] = scalarText(value, where, key, false);
+      const text = scalarText(value, where, key, false);
+      if (key === 'builder' && !(BUILDERS as readonly string[]).includes(text)) {
+        throw new ConfigError(`${file}:${lineOf(value)}: builder "${text}" is not known`, { hint: 'use auto, buildkit or classic' });
+      }
+      out[key as 'namespace' | 'fromNamespace' | 'registry' | 'pull' | 'builder'] = text;
     }
   }
   return out;

@@ -64,6 +64,7 @@ export async function build(step: BuildStep, ctx: StepContext): Promise<StepDeta
           ...(inputHash === null ? {} : { [INPUT_LABEL]: inputHash }),
         },
         cacheFrom: step.cacheFrom,
+        registryAuth: (host) => ctx.credentials.forRegistry(host),
       },
       { signal: ctx.signal, onLine: ctx.onLine },
     );

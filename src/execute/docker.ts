@@ -1,86 +1,51 @@
-// The Engine on a real Docker daemon, through dockerode. The only module that imports it.
+// The Engine on a real Docker daemon, through dockerode. The only module that loads it (its parts,
+// docker-address.ts and docker-classic.ts, take its types and the client it hands them).
 // dockerode (with BuildKit's gRPC and ssh2) takes ~90 ms to load; it is loaded on the first call
 // that streams (build, pull, push) or changes something. The two questions a run that builds
 // nothing asks — is the engine there, what does this tag point to — are plain GETs, answered
 // over node:http on unix sockets and plain TCP.
+// Builds run on the classic builder or on BuildKit (execute/buildkit-build.ts), as --builder and
+// the engine decide (execute/builder.ts); Podman's Docker-compatible API is met where it differs
+// (execute/podman.ts).
 
-import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { ConfigError, EngineError, InterruptedError } from '../errors.js';
-import { formatImageRef, type ImageRef } from '../model/image-ref.js';
+import type { BuilderSetting } from '../config/config.js';
+import { DockmkError, EngineError } from '../errors.js';
+import { formatImageRef, registryOf, type ImageRef } from '../model/image-ref.js';
+import { chooseBuilder, engineFactsFrom, type BuilderChoice, type EngineFacts } from './builder.js';
+import { buildkitBuild, type BuildkitTransport } from './buildkit-build.js';
+import { DEFAULT_SOCKET, modemOptions } from './docker-address.js';
+import { classicBuild } from './docker-classic.js';
+import { describe, engineMessage, follow, interrupted, parseJson, statusOf } from './docker-stream.js';
 import type { BuildRequest, CallOptions, Engine, ImageInfo, ListedImage, RegistryAuth } from './engine.js';
+import { digestFromStatus, insecureRegistries, isPlainHttpRegistry, podmanAuthAddress, qualifiedName, qualifiedRepository } from './podman.js';
 
-export const DEFAULT_SOCKET = '/var/run/docker.sock';
+export { DEFAULT_SOCKET } from './docker-address.js';
+
+export interface ConnectOptions {
+  /** --builder (default auto). */
+  readonly builder?: BuilderSetting;
+}
 
 /** Connects to `host` (--engine), else DOCKER_HOST, else the default socket. */
-export function connectEngine(host: string | undefined, env: Readonly<Record<string, string | undefined>>): Engine {
+export function connectEngine(host: string | undefined, env: Readonly<Record<string, string | undefined>>, options: ConnectOptions = {}): Engine {
   const address = host ?? env.DOCKER_HOST ?? `unix://${DEFAULT_SOCKET}`;
-  return new DockerEngine(modemOptions(address, env), address);
-}
-
-function modemOptions(address: string, env: Readonly<Record<string, string | undefined>>): Docker.DockerOptions {
-  const none = { host: undefined, port: undefined, protocol: undefined, socketPath: undefined } as const;
-  if (address.startsWith('unix://')) return { ...none, socketPath: address.slice('unix://'.length) || DEFAULT_SOCKET };
-  if (address.startsWith('/')) return { ...none, socketPath: address };
-  let url: URL;
-  try {
-    url = new URL(address.includes('//') ? address : `tcp://${address}`);
-  } catch {
-    throw new ConfigError(`engine address "${address}" is not a URL`, {
-      hint: 'use unix:///path/to/docker.sock, tcp://host:port or ssh://user@host',
-    });
-  }
-  if (url.protocol === 'ssh:') {
-    return {
-      ...none,
-      protocol: 'ssh',
-      host: url.hostname,
-      port: url.port || 22,
-      username: decodeURIComponent(url.username) || undefined,
-      sshOptions: { agent: env.SSH_AUTH_SOCK },
-    } as Docker.DockerOptions;
-  }
-  if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`engine address "${address}" has an unknown scheme ${url.protocol}`, {
-      hint: 'use unix://, tcp:// or ssh://',
-    });
-  }
-  const tls = url.protocol === 'https:' || env.DOCKER_TLS_VERIFY === '1' || url.port === '2376';
-  const certs = tls && env.DOCKER_CERT_PATH;
-  return {
-    ...none,
-    protocol: tls ? 'https' : 'http',
-    host: url.hostname,
-    port: url.port || (tls ? 2376 : 2375),
-    ...(certs
-      ? {
-          ca: readFileSync(join(certs, 'ca.pem')),
-          cert: readFileSync(join(certs, 'cert.pem')),
-          key: readFileSync(join(certs, 'key.pem')),
-        }
-      : {}),
-  };
-}
-
-interface Message {
-  stream?: string;
-  status?: string;
-  id?: string;
-  progress?: string;
-  error?: string;
-  errorDetail?: { message?: string };
-  aux?: { ID?: string; Digest?: string; Tag?: string };
+  return new DockerEngine(modemOptions(address, env), address, options.builder ?? 'auto', insecureRegistries(env));
 }
 
 class DockerEngine implements Engine {
   private docker: Promise<Docker> | null = null;
+  private pingHeaders: IncomingHttpHeaders | null = null;
+  private facts: Promise<EngineFacts> | null = null;
+  private choice: Promise<BuilderChoice> | null = null;
 
   constructor(
     private readonly options: Docker.DockerOptions,
     readonly address: string,
+    private readonly setting: BuilderSetting,
+    private readonly insecure: ReadonlySet<string>,
   ) {}
 
   private client(): Promise<Docker> {
@@ -89,12 +54,18 @@ class DockerEngine implements Engine {
   }
 
   /** A GET answered over node:http where that is enough (unix, plain TCP); else through dockerode. */
-  private async get(path: string, signal: AbortSignal | undefined, viaDockerode: (docker: Docker) => Promise<unknown>): Promise<unknown> {
+  private async get(
+    path: string,
+    signal: AbortSignal | undefined,
+    viaDockerode: (docker: Docker) => Promise<unknown>,
+    onHeaders?: (headers: IncomingHttpHeaders) => void,
+  ): Promise<unknown> {
     const { socketPath, host, port, protocol } = this.options;
     if (!socketPath && protocol !== 'http') return viaDockerode(await this.client());
     return new Promise((resolve, reject) => {
       const target = socketPath ? { socketPath } : { host, port: Number(port) };
       const req = httpRequest({ ...target, path, method: 'GET', ...(signal ? { signal } : {}) }, (response) => {
+        onHeaders?.(response.headers);
         let body = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => (body += chunk));
@@ -113,7 +84,12 @@ class DockerEngine implements Engine {
 
   async ping(signal: AbortSignal): Promise<void> {
     try {
-      await this.get('/_ping', signal, (docker) => (docker.ping as (options: { abortSignal: AbortSignal }) => Promise<unknown>)({ abortSignal: signal }));
+      await this.get(
+        '/_ping',
+        signal,
+        (docker) => (docker.ping as (options: { abortSignal: AbortSignal }) => Promise<unknown>)({ abortSignal: signal }),
+        (headers) => (this.pingHeaders = headers),
+      );
     } catch (error) {
       if (signal.aborted) throw interrupted();
       throw new EngineError(`no Docker engine answers at ${this.address} (${describe(error)})`, {
@@ -122,9 +98,38 @@ class DockerEngine implements Engine {
     }
   }
 
+  /** What the engine is (product, API, builder), asked once: `GET /version` and the headers of `/_ping`. */
+  private engineFacts(signal: AbortSignal): Promise<EngineFacts> {
+    this.facts ??= (async () => {
+      if (this.pingHeaders === null) await this.ping(signal);
+      const version = await this.get('/version', signal, (docker) => docker.version());
+      return engineFactsFrom(version, this.pingHeaders ?? {});
+    })().catch((error: unknown) => {
+      this.facts = null;
+      if (signal.aborted) throw interrupted();
+      throw error instanceof EngineError ? error : this.failure('could not ask the engine what it is', error);
+    });
+    return this.facts;
+  }
+
+  builder(signal: AbortSignal): Promise<BuilderChoice> {
+    this.choice ??= this.engineFacts(signal).then((facts) => chooseBuilder(this.setting, facts, this.address));
+    return this.choice;
+  }
+
+  private async podman(signal: AbortSignal): Promise<EngineFacts | null> {
+    const facts = await this.engineFacts(signal);
+    return facts.product === 'podman' ? facts : null;
+  }
+
+  /** How the engine is told an image's name: in full on Podman (execute/podman.ts). */
+  private async nameOf(ref: ImageRef, signal = new AbortController().signal): Promise<string> {
+    return (await this.podman(signal)) !== null ? qualifiedName(ref) : formatImageRef(ref);
+  }
+
   async inspectImage(ref: ImageRef): Promise<ImageInfo | null> {
     try {
-      const name = formatImageRef(ref);
+      const name = await this.nameOf(ref);
       const info = (await this.get(`/images/${name}/json`, undefined, (docker) => docker.getImage(name).inspect())) as Docker.ImageInspectInfo;
       return { id: info.Id, labels: info.Config?.Labels ?? {} };
     } catch (error) {
@@ -148,83 +153,84 @@ class DockerEngine implements Engine {
 
   async pull(ref: ImageRef, auth: RegistryAuth | null, options: CallOptions): Promise<void> {
     const name = formatImageRef(ref.tag === null && ref.digest === null ? { ...ref, tag: 'latest' } : ref);
-    const stream = await this.call(`pull ${name}`, options.signal, async () =>
-      (await this.client()).pull(name, { ...(auth ? { authconfig: auth } : {}), abortSignal: options.signal }),
-    );
+    const podman = await this.podman(options.signal);
+    const stream = await this.call(`pull ${name}`, options.signal, async () => {
+      const docker = await this.client();
+      if (podman === null || !isPlainHttpRegistry(registryOf(ref), this.insecure)) return docker.pull(name, { ...(auth ? { authconfig: auth } : {}), abortSignal: options.signal });
+      // Podman's compat pull cannot be told a registry is plain HTTP; its own endpoint can.
+      return this.dial<NodeJS.ReadableStream>(docker, {
+        path: `/v${podman.libpodVersion}/libpod/images/pull?`,
+        method: 'POST',
+        options: { reference: name, tlsVerify: false, policy: 'always' },
+        isStream: true,
+        ...(auth ? { authconfig: auth } : {}),
+        abortSignal: options.signal,
+        statusCodes: { 200: true, 400: 'bad request', 404: 'not found', 500: 'server error' },
+      });
+    });
     await follow(stream, options, (message) => {
       if (message.status && !message.progress) options.onLine(message.id ? `${message.id}: ${message.status}` : message.status);
+      else if (message.stream) options.onLine(message.stream.trimEnd());
     });
   }
 
   async build(request: BuildRequest, options: CallOptions): Promise<{ imageId: string }> {
-    const stream = await this.call(`build ${formatImageRef(request.tag)}`, options.signal, async () =>
-      (await this.client()).buildImage(request.context as unknown as NodeJS.ReadableStream, {
-        dockerfile: request.dockerfile,
-        t: formatImageRef(request.tag),
-        buildargs: request.buildArgs,
-        labels: request.labels,
-        ...(request.cacheFrom.length > 0 ? { cachefrom: JSON.stringify(request.cacheFrom.map(formatImageRef)) } : {}),
-        nocache: request.noCache,
-        rm: true,
-        forcerm: true,
-        abortSignal: options.signal,
-      }),
-    );
-    let imageId: string | null = null;
-    let partial = '';
-    let container: string | null = null;
-    try {
-      await follow(stream, options, (message) => {
-        if (message.aux?.ID) imageId = message.aux.ID;
-        if (message.stream !== undefined) {
-          const lines = (partial + message.stream).split('\n');
-          partial = lines.pop() ?? '';
-          for (const line of lines) {
-            container = /^ ---> Running in ([0-9a-f]{12,})/.exec(line)?.[1] ?? container;
-            options.onLine(line.replace(/\r$/, ''));
-          }
-        }
-      });
-    } catch (error) {
-      // Cancelled: the engine kills and removes the step's container once it sees the
-      // connection close; wait for that, so nothing of the build outlives the command.
-      if (options.signal.aborted && container !== null) await this.containerGone(container);
-      throw error;
-    }
-    if (partial !== '') options.onLine(partial);
-    if (imageId === null) {
-      // Old engines report only "Successfully built <id>".
-      imageId = (await this.inspectImage(request.tag))?.id ?? '';
-    }
-    return { imageId };
+    const builder = await this.builder(options.signal);
+    const { imageId } =
+      builder.name === 'buildkit'
+        ? await buildkitBuild(this.buildkitTransport(request), request, options)
+        : await this.call(`build ${formatImageRef(request.tag)}`, options.signal, async () =>
+            classicBuild(await this.client(), request, options, { podman: (await this.podman(options.signal)) !== null, tag: await this.nameOf(request.tag, options.signal) }),
+          );
+    // Old engines report only "Successfully built <id>".
+    return { imageId: imageId ?? (await this.inspectImage(request.tag))?.id ?? '' };
   }
 
-  /**
-   * Waits until a cancelled build's container is gone. The engine kills and removes it itself
-   * when the build connection closes; its removal can lose a race with the kill and leave the
-   * container behind (then dockmk removes it, since the command owns it), and while it is
-   * "removing" the wait endpoint answers at once, so the container is looked up until the
-   * engine no longer knows it.
-   */
-  private async containerGone(id: string): Promise<void> {
-    const container = (await this.client()).getContainer(id);
-    const gone = (): Promise<boolean> => container.inspect().then(() => false, (error: unknown) => statusOf(error) === 404);
-    const started = Date.now();
-    let forced = false;
-    while (!(await gone())) {
-      const waited = Date.now() - started;
-      if (waited > 30_000) return;
-      if (!forced && waited > 10_000) {
-        forced = true;
-        await container.remove({ force: true }).catch(() => undefined);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  /** The calls a BuildKit build makes, on this engine's connection. */
+  private buildkitTransport(request: BuildRequest): BuildkitTransport {
+    const what = `build ${formatImageRef(request.tag)}`;
+    return {
+      openSession: async (headers) => {
+        const docker = await this.client();
+        return this.dial<Duplex>(docker, { path: '/session', method: 'POST', hijack: true, headers: { ...headers }, statusCodes: { 101: true, 200: true, 500: 'server error' } }).catch(
+          (error: unknown) => {
+            throw this.failure(`${what}: could not open a BuildKit session`, error);
+          },
+        );
+      },
+      startBuild: async (query, context, signal) => {
+        const docker = await this.client();
+        return this.dial<NodeJS.ReadableStream>(docker, {
+          path: '/build?',
+          method: 'POST',
+          options: query,
+          file: context,
+          isStream: true,
+          abortSignal: signal,
+          statusCodes: { 200: true, 400: 'bad request', 500: 'server error' },
+        }).catch((error: unknown) => {
+          if (signal.aborted) throw interrupted();
+          throw this.failure(`${what} failed`, error);
+        });
+      },
+      cancelBuild: async (id) => {
+        const docker = await this.client();
+        await this.dial(docker, { path: '/build/cancel?', method: 'POST', options: { id }, statusCodes: { 200: true, 500: 'server error' } });
+      },
+    };
+  }
+
+  /** One Engine API call through docker-modem, as a promise. */
+  private dial<T>(docker: Docker, options: Record<string, unknown>): Promise<T> {
+    return new Promise((resolve, reject) => {
+      (docker.modem as unknown as { dial(options: object, callback: (error: unknown, data: T) => void): void }).dial(options, (error, data) => (error ? reject(error) : resolve(data)));
+    });
   }
 
   async tag(source: ImageRef | string, target: ImageRef): Promise<void> {
-    const repo = formatImageRef({ ...target, tag: null, digest: null });
-    const name = typeof source === 'string' ? source : formatImageRef(source);
+    const podman = (await this.podman(new AbortController().signal)) !== null;
+    const repo = podman ? qualifiedRepository(target) : formatImageRef({ ...target, tag: null, digest: null });
+    const name = typeof source === 'string' ? source : await this.nameOf(source);
     try {
       await (await this.client()).getImage(name).tag({ repo, tag: target.tag ?? 'latest' });
     } catch (error) {
@@ -234,7 +240,7 @@ class DockerEngine implements Engine {
 
   async untag(ref: ImageRef): Promise<void> {
     try {
-      await (await this.client()).getImage(formatImageRef(ref)).remove({ noprune: true });
+      await (await this.client()).getImage(await this.nameOf(ref)).remove({ noprune: true });
     } catch (error) {
       if (statusOf(error) !== 404) throw this.failure(`could not remove the tag ${formatImageRef(ref)}`, error);
     }
@@ -242,24 +248,31 @@ class DockerEngine implements Engine {
 
   async push(ref: ImageRef, auth: RegistryAuth | null, options: CallOptions): Promise<{ digest: string | null }> {
     const repo = formatImageRef({ ...ref, tag: null, digest: null });
+    const plainHttp = (await this.podman(options.signal)) !== null && isPlainHttpRegistry(registryOf(ref), this.insecure);
     const stream = await this.call(`push ${formatImageRef(ref)}`, options.signal, async () =>
       (await this.client()).getImage(repo).push({
         tag: ref.tag ?? 'latest',
         ...(auth ? { authconfig: auth } : {}),
+        ...(plainHttp ? { tlsVerify: false } : {}),
         abortSignal: options.signal,
       }),
     );
     let digest: string | null = null;
     await follow(stream, options, (message) => {
-      if (message.aux?.Digest) digest = message.aux.Digest;
-      if (message.status && !message.progress) options.onLine(message.id ? `${message.id}: ${message.status}` : message.status);
+      if (typeof message.aux === 'object' && message.aux.Digest) digest = message.aux.Digest;
+      if (message.status && !message.progress) {
+        // Podman says the digest only in words.
+        digest ??= digestFromStatus(message.status);
+        options.onLine(message.id ? `${message.id}: ${message.status}` : message.status);
+      }
     });
     return { digest };
   }
 
   async checkAuth(auth: RegistryAuth, signal: AbortSignal): Promise<void> {
     try {
-      await (await this.client()).checkAuth({ ...auth, abortSignal: signal });
+      const asked = (await this.podman(signal)) !== null ? podmanAuthAddress(auth) : auth;
+      await (await this.client()).checkAuth({ ...asked, abortSignal: signal });
     } catch (error) {
       if (signal.aborted) throw interrupted();
       const words = engineMessage(error);
@@ -278,6 +291,8 @@ class DockerEngine implements Engine {
     try {
       return await run();
     } catch (error) {
+      // Already in the engine's words (a failed build, an interrupt).
+      if (error instanceof DockmkError) throw error;
       if (signal.aborted) throw interrupted();
       throw this.failure(`${what} failed`, error);
     }
@@ -294,79 +309,3 @@ class DockerEngine implements Engine {
   }
 }
 
-/** Reads a stream of JSON messages; an `error` message rejects with the engine's words. */
-function follow(stream: NodeJS.ReadableStream, options: CallOptions, onMessage: (message: Message) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    let failed: string | null = null;
-    const onAbort = (): void => {
-      (stream as Readable).destroy?.();
-      reject(interrupted());
-    };
-    options.signal.addEventListener('abort', onAbort, { once: true });
-    const handle = (line: string): void => {
-      if (line.trim() === '') return;
-      let message: Message;
-      try {
-        message = JSON.parse(line) as Message;
-      } catch {
-        options.onLine(line);
-        return;
-      }
-      if (message.error !== undefined || message.errorDetail?.message !== undefined) {
-        failed ??= (message.errorDetail?.message ?? message.error ?? '').trim();
-        return;
-      }
-      onMessage(message);
-    };
-    stream.on('data', (chunk: Buffer | string) => {
-      buffer += chunk.toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) !== -1) {
-        handle(buffer.slice(0, newline));
-        buffer = buffer.slice(newline + 1);
-      }
-    });
-    stream.on('error', (error: Error) => {
-      options.signal.removeEventListener('abort', onAbort);
-      reject(options.signal.aborted ? interrupted() : new EngineError(`the engine connection broke: ${describe(error)}`));
-    });
-    stream.on('end', () => {
-      options.signal.removeEventListener('abort', onAbort);
-      handle(buffer);
-      if (options.signal.aborted) reject(interrupted());
-      else if (failed !== null) reject(new EngineError(failed));
-      else resolve();
-    });
-  });
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return null;
-  }
-}
-
-function interrupted(): InterruptedError {
-  return new InterruptedError('interrupted');
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
-}
-
-/** The daemon's own words from a dockerode error ("(HTTP code 404) no such image - <json>"). */
-function engineMessage(error: unknown): string {
-  const json = (error as { json?: { message?: string } | string | null }).json;
-  if (typeof json === 'string' && json.trim() !== '') return json.trim();
-  if (json && typeof json === 'object' && typeof json.message === 'string') return json.message.trim();
-  return describe(error).replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
-}
-
-function describe(error: unknown): string {
-  const err = error as NodeJS.ErrnoException;
-  if (err.code && err.message) return err.message.includes(err.code) ? err.message : `${err.code} ${err.message}`;
-  return err.message ?? String(error);
-}

@@ -3,6 +3,7 @@
 
 import type { Readable } from 'node:stream';
 import type { ImageRef } from '../model/image-ref.js';
+import type { BuilderChoice } from './builder.js';
 
 /** Credentials for one registry, in the shape the Engine API takes (never logged). */
 export interface RegistryAuth {
@@ -33,6 +34,11 @@ export interface BuildRequest {
   readonly labels: Readonly<Record<string, string>>;
   /** Images whose layers the builder may reuse (the classic builder reads only local ones). */
   readonly cacheFrom: readonly ImageRef[];
+  /**
+   * Credentials for a registry host, for what the builder itself fetches (BuildKit resolves base
+   * and cache images through the build's session); absent: none.
+   */
+  readonly registryAuth?: (host: string) => RegistryAuth | null;
 }
 
 export interface CallOptions {
@@ -45,6 +51,8 @@ export interface Engine {
   /** Where it is, for messages: `unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`. */
   readonly address: string;
   ping(signal: AbortSignal): Promise<void>;
+  /** The builder its builds use (--builder, and what the engine offers); engines without a choice leave it out. */
+  builder?(signal: AbortSignal): Promise<BuilderChoice>;
   /** The image a reference points to (ID and labels), or null when the engine has none. */
   inspectImage(ref: ImageRef): Promise<ImageInfo | null>;
   /** Every image the engine has, in one call (engines that cannot: each ref is inspected). */

@@ -2,6 +2,7 @@
 // nothing here holds a credential.
 
 import type { BuildPlan, PlanStep } from '../plan/types.js';
+import type { BuilderName } from './builder.js';
 
 export type StepStatus =
   /** Pulled, built, tagged or pushed. */
@@ -43,6 +44,8 @@ export interface StepResult {
 
 export type RunEvent =
   | { readonly kind: 'run-start'; readonly plan: BuildPlan; readonly engine: string; readonly at: number; readonly jobs: number }
+  /** The builder the run's builds use, and why (before the first build). */
+  | { readonly kind: 'builder'; readonly builder: BuilderName; readonly reason: string }
   /** `large`: above the size past which a context is worth a look at .dockerignore. */
   | { readonly kind: 'context'; readonly root: string; readonly files: number; readonly bytes: number; readonly large: boolean; readonly dockerignore?: boolean }
   | { readonly kind: 'step-start'; readonly step: PlanStep; readonly index: number; readonly total: number }

@@ -14,6 +14,7 @@ import type { Emit, StepResult, StepStatus } from './events.js';
 import { indexImages } from './images.js';
 import { readRegistryState, type RegistryState } from './publish-steps.js';
 import type { Registry } from './registry.js';
+import { refuseBuildkitSyntax } from './builder.js';
 import { DEFAULT_RETRY, type RetryHooks, type RetryPolicy } from './retry.js';
 import { runStep, failureReason, transferWith } from './steps.js';
 
@@ -62,6 +63,11 @@ export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOpti
   const started = ctx.now();
   ctx.emit({ kind: 'run-start', plan, engine: ctx.engine.address, at: started, jobs: options.jobs });
   if (plan.steps.some((step) => step.kind !== 'push' || step.source === null)) await ctx.engine.ping(ctx.signal);
+  if (plan.steps.some((step) => step.kind === 'build') && ctx.engine.builder) {
+    const builder = await ctx.engine.builder(ctx.signal);
+    ctx.emit({ kind: 'builder', builder: builder.name, reason: builder.reason });
+    refuseBuildkitSyntax(plan, builder);
+  }
   await checkPushCredentials(plan, ctx);
   const state = plan.steps.some((step) => step.kind === 'push' && step.source !== null) ? await registryState(plan, ctx) : NO_STATE;
   const images = indexImages(ctx.engine);

@@ -3,7 +3,7 @@
 
 import type { ContextListing } from '../discover/context.js';
 import type { DockmkError } from '../errors.js';
-import { lexDockerfile } from '../model/dockerfile-lex.js';
+import { failedStep, instructionOf } from '../model/build-steps.js';
 import { formatImageRef, registryOf } from '../model/image-ref.js';
 import type { BuildStep, PlanStep } from '../plan/types.js';
 import { build } from './build-step.js';
@@ -120,15 +120,14 @@ export function failureReason(step: PlanStep, error: DockmkError, output: readon
   }
 }
 
-/** "docker/build/x/Dockerfile:12 (RUN …): The command … returned a non-zero code: 2". */
+/** "docker/build/x/Dockerfile:12 (RUN …): The command … returned a non-zero code: 2", on any builder. */
 function buildFailure(step: BuildStep, full: string, output: readonly string[]): string {
   // The engine's own wrapping ("build x:test failed: …") says again what this line says.
   const message = full.replace(/^build \S+ failed: /, '');
-  const last = [...output].reverse().find((line) => /^Step \d+\/\d+ : /.test(line));
-  const match = last === undefined ? null : /^Step (\d+)\/\d+ : (.*)$/.exec(last);
-  if (match === null) return `build ${step.service} failed: ${message}`;
-  const instruction = lexDockerfile(step.content).lines[Number(match[1]) - 1];
-  const where = instruction === undefined ? step.dockerfile : `${step.dockerfile}:${instruction.line}`;
-  const text = (match[2] ?? '').length > 80 ? `${(match[2] ?? '').slice(0, 77)}...` : match[2];
+  const header = failedStep(output);
+  if (header === null) return `build ${step.service} failed: ${message}`;
+  const instruction = instructionOf(step.content, header);
+  const where = instruction === null ? step.dockerfile : `${step.dockerfile}:${instruction.line}`;
+  const text = header.text.length > 80 ? `${header.text.slice(0, 77)}...` : header.text;
   return `build ${step.service} failed at ${where} (${text}): ${message}`;
 }

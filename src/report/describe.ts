@@ -67,6 +67,11 @@ export function retryLine(event: { step: PlanStep; attempt: number; of: number; 
   return `${stepSubject(event.step)}: retrying in ${formatDuration(event.delayMs)} (attempt ${event.attempt} of ${event.of}) after: ${event.reason}\n`;
 }
 
+/** `BuildKit` or `classic`, as progress names the builder. */
+export function builderName(builder: 'buildkit' | 'classic'): string {
+  return builder === 'buildkit' ? 'BuildKit' : 'classic';
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
   const minutes = Math.floor(ms / 60_000);

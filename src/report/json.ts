@@ -91,6 +91,8 @@ export function eventToJson(event: RunEvent): Record<string, unknown> {
   switch (event.kind) {
     case 'run-start':
       return { event: 'run-start', command: event.plan.command, engine: event.engine, steps: event.plan.steps.length, jobs: event.jobs };
+    case 'builder':
+      return { event: 'builder', builder: event.builder, reason: event.reason };
     case 'context':
       return { event: 'context', files: event.files, bytes: event.bytes, large: event.large, ...(event.dockerignore === undefined ? {} : { dockerignore: event.dockerignore }) };
     case 'step-start':

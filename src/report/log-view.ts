@@ -1,9 +1,11 @@
 // A build log as HTML: ANSI colours kept as colours (ansi_up: escapes the text, turns SGR codes
 // into styled spans, and carries the colour state across lines), carriage-return redraws
 // collapsed to what a terminal would show last, numbered lines, and for a failed build the
-// failing step first: from its `Step N/M :` header to the end of the log.
+// failing step first: from its header (`Step N/M :`, Buildah's `STEP N/M:`, BuildKit's
+// `#7 [2/4] RUN …`, model/build-steps.ts) to the end of the log.
 
 import { AnsiUp } from 'ansi_up';
+import { failingHeaderIndex } from '../model/build-steps.js';
 
 export interface LogLine {
   readonly number: number;
@@ -20,9 +22,6 @@ export interface LogView {
 
 /** More lines than a browser shows comfortably in one page. */
 export const MAX_LOG_LINES = 20_000;
-
-/** The classic builder's step headers: `Step 7/16 : RUN …`. */
-const STEP = /^Step \d+\/\d+ : /;
 
 /** What a terminal would show of a line redrawn with `\r` (a progress bar), colour codes kept. */
 export function lastRedraw(line: string): string {
@@ -49,13 +48,7 @@ export function logView(text: string, failed: boolean, maxLines = MAX_LOG_LINES)
   const omitted = Math.max(0, raw.length - maxLines);
   const lines = convert(omitted, raw.length);
   if (!failed) return { failing: null, lines, omitted };
-  let header = -1;
-  for (let i = raw.length - 1; i >= 0; i--) {
-    if (STEP.test(stripAnsi(lastRedraw(raw[i] ?? '')))) {
-      header = i;
-      break;
-    }
-  }
+  const header = failingHeaderIndex(raw.map((line) => stripAnsi(lastRedraw(line))));
   if (header === -1) return { failing: null, lines, omitted };
   const from = Math.max(header, raw.length - maxLines);
   return { failing: { title: stripAnsi(lastRedraw(raw[header] ?? '')), firstLine: header + 1, lines: convert(from, raw.length) }, lines, omitted };

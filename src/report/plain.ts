@@ -2,7 +2,7 @@
 // when each step starts and ends, the summary table at the end.
 
 import type { RunEvent } from '../execute/events.js';
-import { contextWarning, describeStep, retryLine, formatBytes, formatDuration, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
+import { builderName, contextWarning, describeStep, retryLine, formatBytes, formatDuration, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
 import { createSummaryRenderer } from './summary.js';
 
 export function createPlainReporter(out: Output): (event: RunEvent) => void {
@@ -13,6 +13,9 @@ export function createPlainReporter(out: Output): (event: RunEvent) => void {
       case 'run-start':
         command = event.plan.command;
         out.write(`dockmk ${command}: ${event.plan.steps.length} steps on ${event.engine}, ${event.jobs} at a time\n`);
+        break;
+      case 'builder':
+        out.write(`builder: ${builderName(event.builder)} (${event.reason})\n`);
         break;
       case 'context':
         out.write(`context: ${event.files} entries, ${formatBytes(event.bytes)} from ${event.root}\n`);

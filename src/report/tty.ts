@@ -4,7 +4,8 @@
 
 import type { RunEvent } from '../execute/events.js';
 import type { PlanStep } from '../plan/types.js';
-import { contextWarning, describeStep, formatDuration, retryLine, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
+import { parseStepHeader, stepPosition } from '../model/build-steps.js';
+import { builderName, contextWarning, describeStep, formatDuration, retryLine, shortId, stepLabel, stepSubject, statusWord, type Output } from './describe.js';
 import { createSummaryRenderer } from './summary.js';
 
 export interface Terminal extends Output {
@@ -74,6 +75,9 @@ export function createTtyReporter(out: Terminal, options: TtyOptions): (event: R
           draw();
         });
         break;
+      case 'builder':
+        above(`builder: ${builderName(event.builder)} (${event.reason})\n`);
+        break;
       case 'context':
         if (event.large) above(contextWarning(event.bytes, event.dockerignore).trimEnd());
         break;
@@ -84,8 +88,8 @@ export function createTtyReporter(out: Terminal, options: TtyOptions): (event: R
       case 'step-output': {
         const entry = running.get(event.step.id);
         if (!entry || event.line.trim() === '') break;
-        const step = /^Step (\d+\/\d+) : /.exec(event.line);
-        if (step) entry.position = `step ${step[1]}`;
+        const header = parseStepHeader(event.line);
+        if (header) entry.position = `step ${stepPosition(header)}`;
         entry.last = event.line.trim();
         erase();
         draw();

@@ -3,7 +3,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -96,6 +96,23 @@ export function copyOfCheckout(): string {
   const root = mkdtempSync(join(tmpdir(), 'dockmk-it-checkout-'));
   for (const path of ['docker', 'playbooks', '.dockerignore']) cpSync(join(REPO_ROOT, path), join(root, path), { recursive: true, verbatimSymlinks: true });
   return root;
+}
+
+/**
+ * The host's processes whose command line holds `marker`: a build step still running. BuildKit
+ * runs steps as processes of the engine, not as containers, so a container list would not see them.
+ */
+export function processesWith(marker: string): string[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name) && Number(name) !== process.pid)
+    .flatMap((pid) => {
+      try {
+        const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+        return command.includes(marker) ? [`${pid} ${command}`] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 export async function imageId(ref: string): Promise<string | null> {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../helpers.js';
-import { cleanEnv, copyOfCheckout, docker, dockmk, imageId, ok, summaryOf, test } from './helpers.js';
+import { cleanEnv, copyOfCheckout, docker, dockmk, imageId, ok, processesWith, summaryOf, test } from './helpers.js';
 
 const ALL = ['bookworm-common', 'memcached', 'nginx', 'python-app-common', 'hello-app'];
 const sorted = (names: readonly string[]) => [...names].sort();
@@ -88,9 +88,9 @@ test('Ctrl-C during a build cancels it engine-side, moves no tag, records it, an
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   for await (const line of createInterface({ input: child.stdout })) {
-    // The RUN's own output, not the "Step 2/2 : RUN echo …" header that quotes it: the build's
-    // container is running by then.
-    if (line.includes('"line":"slow build started"')) {
+    // The RUN's own output (BuildKit prefixes it with its step: "#7 slow build started"), not
+    // the "Step 2/2 : RUN echo …" header that quotes it: the build's step is running by then.
+    if (/"line":"(#\d+ )?slow build started"/.test(line)) {
       child.kill('SIGINT');
       break;
     }
@@ -103,6 +103,7 @@ test('Ctrl-C during a build cancels it engine-side, moves no tag, records it, an
   // Other builds may share this engine: look for this build's container only.
   const left = (await docker.listContainers({ all: true })).filter((container) => container.Command.includes('slow build started'));
   assert.equal(left.map((container) => `${container.Id.slice(0, 12)} ${container.State}`), [], 'the engine stopped and removed the build container');
+  assert.equal(processesWith('slow build started'), [], 'and no process of the step is left (BuildKit runs steps as processes)');
 });
 
 test.run();

@@ -15,6 +15,7 @@ import {
   httpGet,
   imageId,
   layers,
+  processesWith,
   registryGet,
   runCommand,
   runImage,
@@ -93,7 +94,8 @@ test('a service whose only parent is external builds and answers (memcached)', a
 test('nginx answers HTTP with the page its overrides describe', async () => {
   const result = await dockmk(['test', 'nginx', '--force', '--progress', 'plain']);
   ok(result);
-  assert.match(result.stdout, /\[nginx\] Step 1\/\d+ : FROM bookworm-common:test/);
+  // The classic builder's step header, or BuildKit's (the base named in full).
+  assert.match(result.stdout, /\[nginx\] (Step 1\/\d+ : FROM bookworm-common:test|#\d+ \[1\/\d+\] FROM docker\.io\/library\/bookworm-common:test)\n/);
   const running = await runImage('nginx:test', 80);
   try {
     assert.match(await eventually(() => httpGet(running.port)), /<h1>dockmk nginx example: it works<\/h1>/);
@@ -171,12 +173,14 @@ test('a failed build names the Dockerfile line, shows the play output, and leave
   writeFileSync(join(root, 'docker/plays/broken.yml'), '- hosts: all\n  gather_facts: false\n  tasks:\n    - fail: { msg: "intentional failure for the test" }\n');
   const result = await dockmk(['test', 'broken', '--root', root]);
   assert.is(result.code, 1);
-  assert.match(result.stderr, /^dockmk: build broken failed at docker\/build\/broken\/Dockerfile:4 \(RUN ansible-playbook --skip-tags=devstack:install broken\.yml .*\): The command .* returned a non-zero code: 2\n$/);
+  // The engine's words: the classic builder's, or BuildKit's.
+  assert.match(result.stderr, /^dockmk: build broken failed at docker\/build\/broken\/Dockerfile:4 \(RUN ansible-playbook --skip-tags=devstack:install broken\.yml .*\): (The command .* returned a non-zero code: 2|.*exit code: 2)\n$/);
   assert.match(result.stdout, /\[broken\] .*intentional failure for the test/);
   assert.is(await imageId('broken:test'), null, 'no tag for a failed build');
   // This build's containers only: others may share the engine.
   const left = (await docker.listContainers({ all: true })).filter((container) => container.Command.includes('broken.yml'));
   assert.equal(left.map((container) => container.Id.slice(0, 12)), [], 'no container left behind');
+  assert.equal(processesWith('broken.yml'), [], 'no process of the build left behind (BuildKit runs steps as processes)');
 });
 
 test('a change to the base play shows up in the child after docker:test (on a copy of the checkout)', async () => {

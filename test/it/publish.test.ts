@@ -508,8 +508,9 @@ publishTest('the registry stopped mid-run: retries with backoff, fails clearly, 
 
 publishTest('--cache-from: an engine with none of the layers takes them from the registry; a missing cache image is skipped', async (f) => {
   const env = runEnv(f, { DOCKER_CONFIG: f.authsConfig });
-  // The current commit's images in the registry, under latest.
-  ok(await dockmk(f, pushArgs(f), env), 'push --tags auto');
+  // The current commit's images in the registry, under latest, built by the classic builder: a
+  // builder takes cache only from images it made (BuildKit from the inline cache only it writes).
+  ok(await dockmk(f, pushArgs(f, '--builder', 'classic', '--force'), env), 'push --tags auto');
   // A CI shard's empty engine: no image of either service, under any name, nor their layers.
   // Children before parents: an image with children cannot be removed; a later pass gets it.
   for (let pass = 0; pass < 4; pass++) {
@@ -522,7 +523,10 @@ publishTest('--cache-from: an engine with none of the layers takes them from the
   }
   const source = `${f.registry.address}/${f.ns}/{service}:latest`;
   const missing = `${f.registry.address}/${f.ns}/not-pushed-${f.id}:latest`;
-  const run = await dockmk(f, ['test', f.base, '--root', f.root, '--registry', f.registry.address, '--namespace', f.ns, '--json', '--cache-from', source, '--cache-from', missing], env);
+  // The classic builder: it takes cached layers from images only, so removing the images above
+  // empties its cache. BuildKit keeps a cache of its own; its --cache-from is tested on an engine
+  // with nothing in it (test/it/builders.test.ts).
+  const run = await dockmk(f, ['test', f.base, '--root', f.root, '--registry', f.registry.address, '--namespace', f.ns, '--json', '--builder', 'classic', '--cache-from', source, '--cache-from', missing], env);
   ok(run, 'test --cache-from');
   const ends = eventsOf(run).filter((event) => event.event === 'step-end');
   const statusOf = (step: string) => ends.find((event) => event.step === step)?.status;
