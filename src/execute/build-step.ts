@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { StepFailedError } from '../errors.js';
 import { formatImageRef, registryOf, type ImageRef } from '../model/image-ref.js';
 import type { BuildStep } from '../plan/types.js';
-import { packContext, RENDERED_DOCKERFILE } from './context.js';
+import { packContext, RENDERED_DOCKERFILE, withLabelInstruction } from './context.js';
 import type { ImageInfo } from './engine.js';
 import type { StepContext, StepDetail } from './steps.js';
 
@@ -47,15 +47,18 @@ export async function build(step: BuildStep, ctx: StepContext): Promise<StepDeta
     throw new StepFailedError(`build ${step.service}: ${unreachable.join(', ')} is excluded from the build context by .dockerignore, so the overrides cannot reach the image`);
   }
   ctx.images.touch(step.tag);
+  const labels = { ...step.labels, ...(step.key === null ? {} : { [KEY_LABEL]: step.key }), ...(inputHash === null ? {} : { [INPUT_LABEL]: inputHash }) };
+  const labelled = withLabelInstruction(step.content, labels);
   try {
     const { imageId } = await engine.build(
       {
-        context: packContext(listing, step.content, step.files),
+        context: packContext(listing, labelled ?? step.content, step.files),
         dockerfile: RENDERED_DOCKERFILE,
         tag: step.tag,
         buildArgs: step.buildArgs,
         noCache: step.noCache,
-        labels: { ...step.labels, ...(step.key === null ? {} : { [KEY_LABEL]: step.key }), ...(inputHash === null ? {} : { [INPUT_LABEL]: inputHash }) },
+        labels,
+        labelsInDockerfile: labelled !== null,
         cacheFrom: step.cacheFrom,
       },
       { signal: ctx.signal, onLine: ctx.onLine },

@@ -162,7 +162,7 @@ class DockerEngine implements Engine {
         dockerfile: request.dockerfile,
         t: formatImageRef(request.tag),
         buildargs: request.buildArgs,
-        labels: request.labels,
+        ...(request.labelsInDockerfile ? {} : { labels: request.labels }),
         ...(request.cacheFrom.length > 0 ? { cachefrom: JSON.stringify(request.cacheFrom.map(formatImageRef)) } : {}),
         nocache: request.noCache,
         rm: true,

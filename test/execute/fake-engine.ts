@@ -12,6 +12,7 @@ export interface Call {
   ref: string;
   auth?: RegistryAuth | null;
   labels?: Readonly<Record<string, string>>;
+  labelsInDockerfile?: boolean;
 }
 
 export class RecordingEngine implements Engine {
@@ -58,7 +59,7 @@ export class RecordingEngine implements Engine {
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {
       this.contexts.push(await drain(request.context));
-      this.calls.push({ op: 'build', ref: name, labels: request.labels });
+      this.calls.push({ op: 'build', ref: name, labels: request.labels, ...(request.labelsInDockerfile === undefined ? {} : { labelsInDockerfile: request.labelsInDockerfile }) });
       for (const line of this.outputs.get(`build ${name}`) ?? []) options.onLine(line);
       if (this.holds.has(name)) await this.wait(name, options.signal);
       const failure = this.failures.get(`build ${name}`);
