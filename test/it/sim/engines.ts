@@ -7,7 +7,8 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 
@@ -115,7 +116,8 @@ export class EnginePool {
       killContainerd(dir);
       unmountUnder(dir);
       spawnSync('ip', ['link', 'del', bridge]);
-      rmSync(dir, { recursive: true, force: true });
+      // Not rmSync: a data root holds thousands of files, and the other runners go on meanwhile.
+      await rm(dir, { recursive: true, force: true });
       this.running.delete(running);
     };
     try {
@@ -167,7 +169,7 @@ export class EnginePool {
       killContainerd(engine.dir);
       unmountUnder(engine.dir);
       spawnSync('ip', ['link', 'del', engine.bridge]);
-      rmSync(engine.dir, { recursive: true, force: true });
+      await rm(engine.dir, { recursive: true, force: true });
       this.running.delete(engine);
     }
     process.removeListener('exit', this.onExit);
