@@ -9,8 +9,9 @@
 //      registry (no build, no layer upload); promotion moves every latest
 //   c. a wave-2 service fails: no published ref moves, the key refs of what built are there; the
 //      push that fixes it builds only what failed and its descendants
-//   e. v1.2.0, then a hotfix v1.1.5 of an older commit: the hotfix publishes its own refs and
-//      leaves latest and 1 where v1.2.0 put them (before d: both find their images in the registry)
+//   e. v1.2.0, then a branch release-1.1 from the first commit (a new branch: every image under
+//      its name) and the hotfix v1.1.5 on it: the hotfix publishes its own refs and leaves latest
+//      and 1 where v1.2.0 put them (before d: all three find their images in the registry)
 //   d. the weekly schedule after the base image changed under its tag rebuilds every service, and
 //      a release of that commit afterwards publishes the rebuilt images
 
@@ -198,7 +199,7 @@ scenario('c. a failed wave-2 service moves no published ref; the fix builds only
   return `failed run ${(failed.ms / 1000).toFixed(1)} s (built base, side; mid failed), fix ${(fixed.ms / 1000).toFixed(1)} s (built mid, app, app2)`;
 });
 
-scenario('e. v1.2.0, then the hotfix v1.1.5 of an older commit: its own refs, latest and 1 stay', 420, ['c.'], async (c, reg, repo) => {
+scenario('e. v1.2.0, then the hotfix v1.1.5 on a release branch from an older commit: its own refs, latest and 1 stay', 420, ['c.'], async (c, reg, repo) => {
   const beforeRelease = await snapshot(reg);
   repo.git('tag', '-a', 'v1.2.0', '-m', 'v1.2.0', 'main');
   const tagged = repo.push('refs/tags/v1.2.0');
@@ -216,7 +217,22 @@ scenario('e. v1.2.0, then the hotfix v1.1.5 of an older commit: its own refs, la
     assert.equal([tags['1.2'], tags['1'], tags.latest], [tags['1.2.0'], tags['1.2.0'], tags['1.2.0']], `${service}: 1.2, 1 and latest follow 1.2.0`);
   }
 
-  repo.git('tag', '-a', 'v1.1.5', '-m', 'v1.1.5', commits.a as string);
+  // The 1.1 line: a branch from the first commit. Creating it runs the workflow (every image under
+  // the branch name); pushing to it does not (on.push.branches is main only).
+  repo.git('branch', 'release-1.1', commits.a as string);
+  const branch = repo.push('refs/heads/release-1.1');
+  assert.not.ok((await simulate(c, 'e (push release-1.1)', pushEvent(repo, 'refs/heads/release-1.1', branch))).triggered, 'a push to release-1.1 runs nothing');
+  const created = await simulate(c, 'e (create release-1.1)', createEvent('refs/heads/release-1.1', branch.after));
+  expectJobs(created, { plan: 'success', promote: 'success' });
+  builtExactly(created, []);
+  const branched = await snapshot(reg);
+  for (const service of SERVICE_NAMES) {
+    const tags = branched[service] ?? {};
+    assert.is(tags['release-1.1'], tags[short(commits.a as string)], `${service}:release-1.1 is the image of the first commit`);
+    assert.is(tags.latest, released[service]?.latest, `${service}:latest stays on 1.2.0`);
+  }
+
+  repo.git('tag', '-a', 'v1.1.5', '-m', 'v1.1.5', 'release-1.1');
   const hotfix = repo.push('refs/tags/v1.1.5');
   await simulate(c, 'e (create v1.1.5)', createEvent('refs/tags/v1.1.5', hotfix.after));
   const old = await simulate(c, 'e (v1.1.5)', pushEvent(repo, 'refs/tags/v1.1.5', hotfix));
@@ -231,7 +247,7 @@ scenario('e. v1.2.0, then the hotfix v1.1.5 of an older commit: its own refs, la
     assert.is(tags['1.1.5'], tags[short(commits.a as string)], `${service}:1.1.5 is the image of the tagged commit`);
     assert.equal([tags['1'], tags['1.2'], tags.latest], [released[service]?.['1.2.0'], released[service]?.['1.2.0'], released[service]?.['1.2.0']], `${service}: 1, 1.2 and latest stay on 1.2.0`);
   }
-  return `v1.2.0 ${(release.ms / 1000).toFixed(1)} s (0 builds), v1.1.5 ${(old.ms / 1000).toFixed(1)} s (0 builds)`;
+  return `v1.2.0 ${(release.ms / 1000).toFixed(1)} s, new branch release-1.1 ${(created.ms / 1000).toFixed(1)} s, v1.1.5 ${(old.ms / 1000).toFixed(1)} s: 0 builds each`;
 });
 
 scenario('d. the weekly schedule after the base image changed under its tag rebuilds every service', 720, ['e.'], async (c, reg, repo) => {
