@@ -63,8 +63,20 @@ const commits: Record<string, string> = {};
 test.before(async () => {
   const own = await startRegistry();
   registry = own;
-  await pushBase(own);
   engines = new EnginePool(join(dir, 'engines'));
+  // Interrupted or crashed: the pool and the registry kill their processes (their exit hooks
+  // come first), then their files go too.
+  process.once('exit', () => {
+    if (process.env.DOCKMK_SIM_KEEP) return;
+    for (const path of [dir, own.dir]) {
+      try {
+        rmSync(path, { recursive: true, force: true });
+      } catch {
+        // a mount the kernel has not let go of yet
+      }
+    }
+  });
+  await pushBase(own);
   const repo = createRepo(join(dir, 'repo'));
   ctx = { dir, repo, registry: own, engines, workflowPath: join(repo.work, '.github/workflows/images.yml'), signal: new AbortController().signal, current: 'nothing yet' };
 });

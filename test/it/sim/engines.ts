@@ -7,7 +7,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -60,7 +60,12 @@ export class EnginePool {
   private readonly running = new Set<Running>();
   private readonly stopping = new Set<Promise<void>>();
   private readonly onExit = (): void => {
-    for (const engine of this.running) killNow(engine);
+    for (const engine of this.running) {
+      killNow(engine);
+      // A killed dockerd leaves its data root mounted on itself.
+      unmountUnder(engine.dir);
+      rmSync(engine.dir, { recursive: true, force: true });
+    }
   };
   // Interrupted (^C, a timeout's SIGTERM): the engines go too, then the process as it would have.
   private readonly onSignal = (signal: NodeJS.Signals): void => {
@@ -254,7 +259,7 @@ function unmountUnder(dir: string): void {
   const mounts = readFileSync('/proc/mounts', 'utf8')
     .split('\n')
     .map((line) => line.split(' ')[1] ?? '')
-    .filter((path) => path.startsWith(`${dir}/`))
+    .filter((path) => path === dir || path.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
   for (const path of mounts) spawnSync('umount', ['-l', path]);
 }
