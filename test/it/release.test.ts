@@ -133,7 +133,7 @@ scenario('a. a first push to main publishes every service, every latest on its s
   writeServices(repo, reg.address);
   commits.a = repo.commit('Add the images');
   const mark = logMark(reg);
-  const run = await simulate(c, 'a', pushEvent(repo, 'refs/heads/main', repo.push('refs/heads/main')));
+  const run = await simulate(c, 'a', pushEvent('refs/heads/main', repo.push('refs/heads/main')));
   expectJobs(run, { plan: 'success', test: 'skipped', 'wave-1': 'success', 'wave-2': 'success', 'wave-3': 'success', promote: 'success' });
   assert.equal(planned(run), { wave1: ['base', 'other', 'tools'], wave2: ['mid', 'side'], wave3: ['app', 'app2'] });
   assert.is(run.jobs.get('wave-1')?.instances.length, 3, 'wave 1 runs on three runners');
@@ -161,10 +161,14 @@ scenario('b. a role change builds only what it reaches; the rest is found in the
   repo.write('playbooks/roles/web/tasks/main.yml', roleTasks('web', 2));
   commits.b = repo.commit('web: revision 2');
   const mark = logMark(reg);
-  const run = await simulate(c, 'b', pushEvent(repo, 'refs/heads/main', repo.push('refs/heads/main')));
+  const run = await simulate(c, 'b', pushEvent('refs/heads/main', repo.push('refs/heads/main')));
   expectJobs(run, { plan: 'success', promote: 'success' });
   assert.equal(Object.values(planned(run)).flat().sort(), ['app', 'app2'], 'the registry lacks the keys of app and app2 only');
   builtExactly(run, ['app', 'app2']);
+  // Each built FROM mid's key ref, pulled from the registry onto its empty engine.
+  for (const instance of instances(run).filter((i) => builtBy(run).has(String(i.matrix?.services)))) {
+    assert.ok(instance.engine.pulled.some((name) => name.endsWith('/edxops/mid')), `${instance.name} pulled ${instance.engine.pulled.join(', ')}`);
+  }
   const traffic = trafficSince(reg, mark);
   const pushed = pushedBy(run);
   for (const service of SERVICE_NAMES.filter((s) => s !== 'app' && s !== 'app2')) {
@@ -189,9 +193,10 @@ scenario('c. a failed wave-2 service moves no published ref; the fix builds only
   repo.write('playbooks/roles/common/tasks/main.yml', roleTasks('common', 2));
   repo.write('docker/build/mid/Dockerfile', dockerfile('mid', reg.address, ['RUN echo "mid: broken on purpose" >&2 && exit 3']));
   commits.c = repo.commit('common: revision 2; mid: a broken step');
-  const failed = await simulate(c, 'c', pushEvent(repo, 'refs/heads/main', repo.push('refs/heads/main')));
+  const failed = await simulate(c, 'c', pushEvent('refs/heads/main', repo.push('refs/heads/main')));
   expectJobs(failed, { plan: 'success', 'wave-1': 'success', 'wave-2': 'failure', 'wave-3': 'skipped', promote: 'skipped' });
   assert.equal(planned(failed), { wave1: ['base'], wave2: ['mid', 'side'], wave3: ['app', 'app2'] });
+  builtExactly(failed, ['base', 'side']);
   const shards = failed.jobs.get('wave-2')?.instances ?? [];
   assert.equal(shards.map((shard) => [shard.matrix?.services, shard.result]).sort(), [['mid', 'failure'], ['side', 'success']]);
   const during = await snapshot(reg);
@@ -204,7 +209,7 @@ scenario('c. a failed wave-2 service moves no published ref; the fix builds only
 
   repo.write('docker/build/mid/Dockerfile', dockerfile('mid', reg.address));
   commits.fix = repo.commit('mid: the broken step out');
-  const fixed = await simulate(c, 'c (fix)', pushEvent(repo, 'refs/heads/main', repo.push('refs/heads/main')));
+  const fixed = await simulate(c, 'c (fix)', pushEvent('refs/heads/main', repo.push('refs/heads/main')));
   expectJobs(fixed, { plan: 'success', promote: 'success' });
   builtExactly(fixed, ['app', 'app2', 'mid']);
   promotedTo(await snapshot(reg), commits.fix, fixed);
@@ -218,7 +223,7 @@ scenario('e. v1.2.0, then the hotfix v1.1.5 on a release branch from an older co
   // A tag push is a `create` too: the workflow leaves that one to the push.
   const create = await simulate(c, 'e (create v1.2.0)', createEvent('refs/tags/v1.2.0', tagged.after));
   assert.ok([...create.jobs.values()].every((job) => job.result === 'skipped'), describeRun(create));
-  const release = await simulate(c, 'e (v1.2.0)', pushEvent(repo, 'refs/tags/v1.2.0', tagged));
+  const release = await simulate(c, 'e (v1.2.0)', pushEvent('refs/tags/v1.2.0', tagged));
   expectJobs(release, { plan: 'success', promote: 'success' });
   builtExactly(release, []);
   const released = await snapshot(reg);
@@ -233,7 +238,7 @@ scenario('e. v1.2.0, then the hotfix v1.1.5 on a release branch from an older co
   // the branch name); pushing to it does not (on.push.branches is main only).
   repo.git('branch', 'release-1.1', commits.a as string);
   const branch = repo.push('refs/heads/release-1.1');
-  assert.not.ok((await simulate(c, 'e (push release-1.1)', pushEvent(repo, 'refs/heads/release-1.1', branch))).triggered, 'a push to release-1.1 runs nothing');
+  assert.not.ok((await simulate(c, 'e (push release-1.1)', pushEvent('refs/heads/release-1.1', branch))).triggered, 'a push to release-1.1 runs nothing');
   const created = await simulate(c, 'e (create release-1.1)', createEvent('refs/heads/release-1.1', branch.after));
   expectJobs(created, { plan: 'success', promote: 'success' });
   builtExactly(created, []);
@@ -247,7 +252,7 @@ scenario('e. v1.2.0, then the hotfix v1.1.5 on a release branch from an older co
   repo.git('tag', '-a', 'v1.1.5', '-m', 'v1.1.5', 'release-1.1');
   const hotfix = repo.push('refs/tags/v1.1.5');
   await simulate(c, 'e (create v1.1.5)', createEvent('refs/tags/v1.1.5', hotfix.after));
-  const old = await simulate(c, 'e (v1.1.5)', pushEvent(repo, 'refs/tags/v1.1.5', hotfix));
+  const old = await simulate(c, 'e (v1.1.5)', pushEvent('refs/tags/v1.1.5', hotfix));
   expectJobs(old, { plan: 'success', promote: 'success' });
   // The registry still holds what scenario a built from that commit, under the same keys.
   builtExactly(old, []);
@@ -279,7 +284,7 @@ scenario('d. the weekly schedule after the base image changed under its tag rebu
   repo.git('tag', '-a', 'v1.2.1', '-m', 'v1.2.1', 'main');
   const tagged = repo.push('refs/tags/v1.2.1');
   await simulate(c, 'd (create v1.2.1)', createEvent('refs/tags/v1.2.1', tagged.after));
-  const release = await simulate(c, 'd (v1.2.1)', pushEvent(repo, 'refs/tags/v1.2.1', tagged));
+  const release = await simulate(c, 'd (v1.2.1)', pushEvent('refs/tags/v1.2.1', tagged));
   expectJobs(release, { plan: 'success', promote: 'success' });
   builtExactly(release, []);
   const released = await snapshot(reg);

@@ -11,7 +11,6 @@ import { docker } from '../helpers.js';
 import type { OwnRegistry } from '../registry.js';
 import { SERVICE_NAMES, ZERO_SHA, type SimRepo } from './checkout.js';
 import type { EnginePool } from './engines.js';
-import type { Value } from './expressions.js';
 import type { InstanceRecord } from './runner.js';
 import { runWorkflow, type GithubEvent, type RunRecord } from './workflow.js';
 
@@ -106,7 +105,7 @@ export const mutableRefs = (refs: Refs): Refs =>
 
 export const keyTags = (refs: Refs, service: string): string[] => Object.keys(refs[service] ?? {}).filter((tag) => tag.startsWith('key-')).sort();
 
-export function pushEvent(repo: SimRepo, ref: string, moved: { before: string; after: string }): GithubEvent {
+export function pushEvent(ref: string, moved: { before: string; after: string }): GithubEvent {
   return { name: 'push', ref, sha: moved.after, payload: { ref, before: moved.before, after: moved.after, created: moved.before === ZERO_SHA, deleted: false, forced: false, base_ref: null, repository: { default_branch: 'main' } } };
 }
 
@@ -216,10 +215,6 @@ export function planned(run: RunRecord): Record<string, string[]> {
       .filter(([name]) => /^wave\d$/.test(name))
       .map(([name, text]) => [name, (JSON.parse(text) as { include: { services: string }[] }).include.flatMap((entry) => entry.services.split(' ')).sort()]),
   );
-}
-
-export function matrixOf(run: RunRecord, job: string): Value[] {
-  return (run.jobs.get(job)?.instances ?? []).map((instance) => instance.matrix);
 }
 
 export const artifactPath = (run: RunRecord, name: string, file: string): string => join(run.artifacts, name, file);
