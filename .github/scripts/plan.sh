@@ -20,10 +20,14 @@ if [ "$EVENT" = pull_request ]; then
   exit 0
 fi
 
-pull=auto
+# Every release run asks the registries for the bases' digests (--pull always): they are part of
+# the build keys, so a new base digest gives new keys. With --pull auto the keys name the bases
+# without a digest: after the weekly run rebuilt everything on a new base, the next push or tag
+# would find the images built before the refresh under those keys and promote them, taking
+# latest back to the old base. The schedule is what rebuilds when nothing else changed.
+pull=always
 services=()
 case "$EVENT" in
-  schedule) pull=always ;;                      # fresh bases: a new base digest gives new keys
   workflow_dispatch) read -r -a services <<< "${REQUESTED:-}" ;;
 esac
 # For the log: what the pushed commits touched. What is built is decided by the build keys.

@@ -8,7 +8,7 @@ import { StepFailedError } from '../errors.js';
 import { formatImageRef, registryOf, type ImageRef } from '../model/image-ref.js';
 import { CHECKOUT_LABEL } from '../plan/labels.js';
 import type { BuildStep } from '../plan/types.js';
-import { packContext, RENDERED_DOCKERFILE } from './context.js';
+import { packContext, RENDERED_DOCKERFILE, withLabelInstruction } from './context.js';
 import type { ImageInfo } from './engine.js';
 import type { StepContext, StepDetail } from './steps.js';
 
@@ -49,20 +49,18 @@ export async function build(step: BuildStep, ctx: StepContext): Promise<StepDeta
   }
   await checkParentsThere(step, ctx);
   ctx.images.touch(step.tag);
+  const labels = { ...step.labels, [CHECKOUT_LABEL]: ctx.checkout, ...(step.key === null ? {} : { [KEY_LABEL]: step.key }), ...(inputHash === null ? {} : { [INPUT_LABEL]: inputHash }) };
+  const labelled = withLabelInstruction(step.content, labels);
   try {
     const { imageId } = await engine.build(
       {
-        context: packContext(listing, step.content, step.files),
+        context: packContext(listing, labelled ?? step.content, step.files),
         dockerfile: RENDERED_DOCKERFILE,
         tag: step.tag,
         buildArgs: step.buildArgs,
         noCache: step.noCache,
-        labels: {
-          ...step.labels,
-          [CHECKOUT_LABEL]: ctx.checkout,
-          ...(step.key === null ? {} : { [KEY_LABEL]: step.key }),
-          ...(inputHash === null ? {} : { [INPUT_LABEL]: inputHash }),
-        },
+        labels,
+        labelsInDockerfile: labelled !== null,
         cacheFrom: step.cacheFrom,
         registryAuth: (host) => ctx.credentials.forRegistry(host),
       },

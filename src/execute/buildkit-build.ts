@@ -44,7 +44,7 @@ export async function buildkitBuild(transport: BuildkitTransport, request: Build
           dockerfile: request.dockerfile,
           t: formatImageRef(request.tag),
           buildargs: { BUILDKIT_INLINE_CACHE: '1', ...request.buildArgs },
-          labels: request.labels,
+          ...(request.labelsInDockerfile ? {} : { labels: request.labels }),
           ...(request.cacheFrom.length > 0 ? { cachefrom: JSON.stringify(request.cacheFrom.map(formatImageRef)) } : {}),
           nocache: request.noCache,
           version: '2',

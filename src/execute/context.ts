@@ -147,3 +147,22 @@ function addEntry(archive: ReturnType<typeof tarPack>, header: Headers, content?
     else archive.entry(header, content, callback);
   });
 }
+
+/**
+ * The Dockerfile sent with the image's labels in one LABEL instruction at its end (the last
+ * stage is the image). The classic builder makes each label of the API's `labels` parameter a
+ * step of its own, a container created and committed for each: seven labels, seven steps on
+ * every build. Null when a label cannot be written safely as Dockerfile text (a line break, a
+ * Dockerfile with an `escape` parser directive or ending in a continuation): then the API
+ * parameter carries them.
+ */
+export function withLabelInstruction(dockerfile: string, labels: Readonly<Record<string, string>>): string | null {
+  const keys = Object.keys(labels).sort();
+  if (keys.length === 0) return null;
+  if (/^#\s*escape\s*=/im.test(dockerfile) || /\\\s*$/.test(dockerfile)) return null;
+  if (keys.some((key) => /[\r\n]/.test(key) || /[\r\n]/.test(labels[key] as string))) return null;
+  // In double quotes the builder takes \" \\ and \$ literally; a bare $ would be expanded.
+  const quote = (text: string): string => `"${text.replace(/[\\"$]/g, '\\$&')}"`;
+  const instruction = `LABEL ${keys.map((key) => `${quote(key)}=${quote(labels[key] as string)}`).join(' ')}`;
+  return `${dockerfile.endsWith('\n') ? dockerfile : `${dockerfile}\n`}${instruction}\n`;
+}

@@ -16,7 +16,7 @@ export async function classicBuild(docker: Docker, request: BuildRequest, option
     dockerfile: request.dockerfile,
     t: tag,
     buildargs: request.buildArgs,
-    labels: request.labels,
+    ...(request.labelsInDockerfile ? {} : { labels: request.labels }),
     ...(cacheFrom ? { cachefrom: JSON.stringify(request.cacheFrom.map(formatImageRef)) } : {}),
     nocache: request.noCache,
     rm: true,

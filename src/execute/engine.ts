@@ -31,7 +31,10 @@ export interface BuildRequest {
   readonly tag: ImageRef;
   readonly buildArgs: Readonly<Record<string, string>>;
   readonly noCache: boolean;
+  /** The labels the image gets. */
   readonly labels: Readonly<Record<string, string>>;
+  /** The Dockerfile sets them already (one LABEL instruction): the engine is not to add them again. */
+  readonly labelsInDockerfile?: boolean;
   /** Images whose layers the builder may reuse (the classic builder reads only local ones). */
   readonly cacheFrom: readonly ImageRef[];
   /**

@@ -14,6 +14,7 @@ export interface Call {
   labels?: Readonly<Record<string, string>>;
   /** What a build was asked for besides its context, as the engine would receive it. */
   build?: BuildOptions;
+  labelsInDockerfile?: boolean;
 }
 
 /** A build request without its context stream (kept in `contexts`). */
@@ -76,7 +77,7 @@ export class RecordingEngine implements Engine {
         labels: request.labels,
         cacheFrom: request.cacheFrom.map(formatImageRef),
       };
-      this.calls.push({ op: 'build', ref: name, labels: request.labels, build });
+      this.calls.push({ op: 'build', ref: name, labels: request.labels, build, ...(request.labelsInDockerfile === undefined ? {} : { labelsInDockerfile: request.labelsInDockerfile }) });
       for (const line of this.outputs.get(`build ${name}`) ?? []) options.onLine(line);
       if (this.holds.has(name)) await this.wait(name, options.signal);
       const failure = this.failures.get(`build ${name}`);

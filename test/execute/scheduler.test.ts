@@ -144,4 +144,15 @@ test('a rebuilt parent makes its children out of date (parent image IDs are inpu
   assert.is(statuses['build base'], 'up-to-date');
 });
 
+test('the labels ride in the Dockerfile sent, as one LABEL instruction, not as a builder step each', async () => {
+  const engine = new RecordingEngine();
+  await start(engine).done;
+  const builds = engine.calls.filter((c) => c.op === 'build');
+  assert.ok(builds.length > 0 && builds.every((c) => c.labelsInDockerfile === true), 'the engine is told the Dockerfile sets them');
+  for (const [i, call] of builds.entries()) {
+    const label = /^LABEL .*$/m.exec(engine.contexts[i] ?? '')?.[0] ?? '';
+    assert.ok(label.includes(`"${INPUT_LABEL}"="${call.labels?.[INPUT_LABEL]}"`), `${call.ref}: ${label}`);
+  }
+});
+
 test.run();
