@@ -95,6 +95,11 @@ const COMMANDS: readonly CommandEntry[] = [
   },
 ];
 
+/** The yargs internals that cache a command's help text. */
+interface HelpCache {
+  getInternalMethods(): { getUsageInstance(): { cacheHelpMessage: () => void } };
+}
+
 /** A yargs command whose module is imported when yargs first needs its options (it runs, or its --help). */
 function lazyCommand(entry: CommandEntry, io: Io) {
   let loaded: Promise<CommandImplementation> | undefined;
@@ -110,7 +115,12 @@ function lazyCommand(entry: CommandEntry, io: Io) {
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   let exitCode: number = 0;
   try {
-    await yargs([...argv])
+    const parser = yargs([...argv]);
+    // yargs renders the help text of a command each time it runs it, in case it is asked for
+    // later; dockmk never prints it after a command started, and that rendering (cliui and
+    // string-width) was the largest single cost of a start.
+    (parser as unknown as HelpCache).getInternalMethods().getUsageInstance().cacheHelpMessage = () => {};
+    await parser
       .scriptName('dockmk')
       .usage('$0 <command> [services..] [options]\n\nBuild, test and publish the Docker images of a configuration checkout.')
       .command(COMMANDS.map((entry) => lazyCommand(entry, io)))
