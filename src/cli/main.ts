@@ -6,6 +6,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DockmkError, ExitCode, UsageError } from '../errors.js';
 import type { Io } from './session.js';
+import { sourceMappedStack } from './stack.js';
 
 /** What a command module gives (cli/<command>.ts): its options, and what it does. */
 interface CommandImplementation {
@@ -154,7 +155,8 @@ function report(error: unknown, io: Io): number {
     io.stderr.write(`dockmk: ${error.message}${error.hint ? ` — ${error.hint}` : ''}\n`);
     return error.exitCode;
   }
-  io.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+  const stack = (error as Error)?.stack;
+  io.stderr.write(`${stack ? sourceMappedStack(stack) : String(error)}\n`);
   io.stderr.write('dockmk: internal error — this is a bug in dockmk; please report it with the command you ran and the lines above\n');
   return ExitCode.internal;
 }
