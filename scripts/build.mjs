@@ -10,10 +10,12 @@
 // - yargs loads cliui and string-width (and through it an Intl.Segmenter) for the help text
 //   only; here they are evaluated on the first help text printed, not at every start.
 // - Source maps (dist/*.js.map) map stack traces back to src/: bin/dockmk.js enables them.
+// - DOCKMK_BUILD in the code is a digest of this build's sources (see buildDigest).
 // - dist/bundle.json is esbuild's metafile: which source went into which file (the bench reads it).
 //
 //   node scripts/build.mjs
 
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -70,6 +72,20 @@ const yargsPaths = {
   },
 };
 
+/**
+ * Which build this is: a digest of the sources and the locked dependencies. The parse cache
+ * (src/discover/parse-cache.ts) ignores a cache another build wrote, whose parses may differ.
+ */
+function buildDigest() {
+  const hash = createHash('sha256');
+  for (const name of readdirSync(join(root, 'src'), { recursive: true }).map(String).sort()) {
+    const path = join(root, 'src', name);
+    if (/\.(ts|hbs)$/.test(name)) hash.update(`${name}\0`).update(readFileSync(path)).update('\0');
+  }
+  for (const name of ['package.json', 'package-lock.json']) hash.update(readFileSync(join(root, name)));
+  return hash.digest('hex').slice(0, 16);
+}
+
 rmSync(dist, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
@@ -85,6 +101,7 @@ const result = await build({
   sourcemap: 'linked',
   sourcesContent: false,
   metafile: true,
+  define: { DOCKMK_BUILD: JSON.stringify(buildDigest()) },
   logLevel: 'warning',
   // CommonJS packages in the bundle require Node's built-ins.
   banner: { js: "import { createRequire as __dockmkCreateRequire } from 'node:module'; const require = __dockmkCreateRequire(import.meta.url);" },

@@ -25,7 +25,7 @@ export function buildCommand(command: BuildCommand, io: Io) {
       const { config, checkout } = await openSession(args, io);
       // git answers while the checkout is hashed.
       const reading = import('../discover/revision.js').then(({ readRevision }) => readRevision(config.root, io.env, config.publish.defaultBranch));
-      const { listing, inputs } = await readInputs(config, checkout);
+      const { listing, inputs } = await readInputs(config, checkout, io);
       const revision = await reading;
       const tags = command === 'push' ? publishTags(config, revision) : undefined;
       const options = { ...planOptions(config), ...flavored, inputs, revision, ...(tags ? { publishTags: tags } : {}), ...(args.parents ? { parents: args.parents } : {}) };
