@@ -1,5 +1,8 @@
 // Shared by the tests: fixture paths, and the checkout a fixture models to.
 
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config, type ConfigOverrides } from '../src/config/config.js';
 import { loadCheckout as loadSession } from '../src/cli/session.js';
@@ -13,8 +16,11 @@ export function fixturePath(name: string): string {
   return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 }
 
+/** dockmk's state (its parse caches) for tests that run it on fixtures, so that nothing is written into them. */
+export const STATE_DIR = mkdtempSync(join(tmpdir(), 'dockmk-test-state-'));
+
 export async function loadCheckout(root: string, flags: ConfigOverrides = {}): Promise<{ config: Config; checkout: Checkout }> {
-  const config = loadConfig({ ...flags, root }, { HOME: '/nonexistent' }, root);
+  const config = loadConfig({ ...flags, root }, { HOME: '/nonexistent', DOCKMK_STATE_DIR: STATE_DIR }, root);
   return { config, checkout: await loadSession(config) };
 }
 

@@ -8,7 +8,7 @@ import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/session.js';
 import { buildRoleGraph } from '../../src/model/roles.js';
 import { renderGraph, roleGraph, serviceGraph, type Graph } from '../../src/report/graph.js';
-import { fixturePath, loadCheckout, REPO_ROOT } from '../helpers.js';
+import { fixturePath, loadCheckout, REPO_ROOT, STATE_DIR } from '../helpers.js';
 
 const LEGACY = fixturePath('legacy-config');
 
@@ -104,7 +104,7 @@ test("README's Graph section is what `dockmk graph --format mermaid` prints for 
   const io: Io = {
     stdout: { write: (chunk: string) => ((stdout += chunk), true) },
     stderr: { write: () => true },
-    env: { HOME: '/nonexistent' },
+    env: { HOME: '/nonexistent', DOCKMK_STATE_DIR: STATE_DIR },
     cwd: REPO_ROOT,
     signal: new AbortController().signal,
     now: () => 0,
