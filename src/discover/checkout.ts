@@ -40,15 +40,17 @@ export async function discoverCheckout(config: Config, files: CheckoutFiles = di
       hint: 'run dockmk from the root of a checkout laid out like the configuration repository, or pass --root <dir>',
     });
   }
+  const build = posix.join(paths.build, '.');
+  const prefix = build === '.' ? '' : `${build}/`;
   const services = files
     .list(paths.build)
     .filter((entry) => entry.kind === 'directory')
     .map((entry): RawService => {
-      const dir = posix.join(paths.build, entry.name);
+      const dir = `${prefix}${entry.name}`;
       return {
         name: entry.name,
-        dockerfile: readOptional(files, posix.join(dir, 'Dockerfile')),
-        overrides: readOptional(files, posix.join(dir, 'ansible_overrides.yml')),
+        dockerfile: readOptional(files, `${dir}/Dockerfile`),
+        overrides: readOptional(files, `${dir}/ansible_overrides.yml`),
       };
     });
   const plays = files

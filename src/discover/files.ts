@@ -3,9 +3,9 @@
 // (context.ts), so that a command that lists the build context walks the checkout once.
 //
 // Synchronous on purpose (see ansible.ts): thousands of small calls in sequence are several
-// times faster than through the promise API's thread pool. Each file is stat-ed, then read
-// when the cache does not have it as it is (the stat comes first, so that a change while it is
-// read shows in the next run).
+// times faster than through the promise API's thread pool. Each file and directory is stat-ed,
+// then read or listed when the cache does not have it as it is (the stat comes first, so that a
+// change while it is read shows in the next run). A stat costs a quarter of a listing.
 
 import { readdirSync, readFileSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { parsePatterns, type ContextListing } from './context.js';
@@ -68,7 +68,10 @@ export function diskFiles(root: string, cache: ParseCache): CheckoutFiles {
     cache,
     stat,
     readStat,
-    list: (dir) => readEntries(base + dir),
+    list(dir) {
+      const found = stat(dir);
+      return found?.kind === 'directory' ? cache.entries(dir, found, () => readEntries(base + dir)) : [];
+    },
     read(path, keep) {
       const found = stat(path);
       if (found === null) return null;

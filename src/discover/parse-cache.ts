@@ -2,12 +2,12 @@
 // run reads and parses only the files that changed since the last one.
 //
 // For each file: its text (unless the reader said it need not be kept) and the model's parse of
-// that text (its memo, see model/memo.ts). A file is known by its path and checked on every run
-// against its size, mtime and inode, as the digest cache (digests.ts) checks the context:
-// anything that differs is read again. Files changed within RACY_MS of the run are not kept,
-// since a second change in the same mtime tick would not show. Only what a run visited is
-// written back (a deleted file leaves the cache with it). Directories are listed on every run:
-// a listing costs about what checking a cached one would.
+// that text (its memo, see model/memo.ts); for each directory: its entries. A file is known by
+// its path and checked on every run against its size, mtime and inode, as the digest cache
+// (digests.ts) checks the context, a directory against its mtime and inode (adding, removing or
+// renaming an entry changes its mtime): anything that differs is read again. What changed
+// within RACY_MS of the run is not kept, since a second change in the same mtime tick would not
+// show. Only what a run visited is written back (a deleted file leaves the cache with it).
 //
 // A cache from another build of dockmk, of another checkout, or damaged (truncated, not JSON) is
 // ignored, never an error; the cache is written to a temporary file and renamed, so a crash never
@@ -36,16 +36,31 @@ export interface FileKey {
 /** [size, mtimeMs, ino, text (null: read, not kept), memo (null: none)] */
 type FileRecord = [number, number, number, string | null, unknown];
 
+/** [mtimeMs, ino, names joined by '/', kinds: one letter a name] */
+type DirRecord = [number, number, string, string];
+
+/** A directory entry as the cache keeps it: the kind as listed, a symbolic link as such. */
+export interface CachedEntry {
+  readonly name: string;
+  readonly kind: 'file' | 'directory' | 'symlink' | 'other';
+}
+
 interface CacheData {
   v: string;
   root: string;
   files: Record<string, FileRecord>;
+  dirs: Record<string, DirRecord>;
 }
+
+const LETTERS = { file: 'f', directory: 'd', symlink: 'l', other: 'o' } as const;
+const KINDS: Record<string, CachedEntry['kind']> = { f: 'file', d: 'directory', l: 'symlink', o: 'other' };
 
 export class ParseCache {
   private readonly previous: CacheData;
   private readonly next: CacheData;
   private changed = false;
+  /** Entries of the previous cache this run found unchanged. */
+  private kept = 0;
 
   /**
    * `file`: where the cache lives (null: no cache, everything is read); `root`: the checkout the
@@ -70,6 +85,7 @@ export class ParseCache {
     const known = this.previous.files[path];
     if (!isFileRecord(known) || known[0] !== key.size || known[1] !== key.mtimeMs || known[2] !== key.ino) return null;
     if (known[3] === null && keep === undefined) return null;
+    if (this.next.files[path] === undefined) this.kept += 1;
     this.next.files[path] = known;
     return known[3] ?? false;
   }
@@ -102,13 +118,33 @@ export class ParseCache {
   }
 
   /**
+   * The entries of directory `dir`, whose key (size ignored) the caller took before listing it:
+   * the cached ones while its mtime and inode are the recorded ones, else `read()`'s.
+   */
+  entries(dir: string, key: FileKey, read: () => CachedEntry[]): CachedEntry[] {
+    const known = this.previous.dirs[dir];
+    if (isDirRecord(known) && known[0] === key.mtimeMs && known[1] === key.ino) {
+      if (this.next.dirs[dir] === undefined) this.kept += 1;
+      this.next.dirs[dir] = known;
+      if (known[2] === '') return [];
+      return known[2].split('/').map((name, i) => ({ name, kind: KINDS[known[3][i] as string] ?? 'other' }));
+    }
+    const entries = read();
+    this.changed = true;
+    if (this.now - key.mtimeMs > RACY_MS) {
+      this.next.dirs[dir] = [key.mtimeMs, key.ino, entries.map((entry) => entry.name).join('/'), entries.map((entry) => LETTERS[entry.kind]).join('')];
+    }
+    return entries;
+  }
+
+  /**
    * Writes what this run visited, when anything differs from what was read. Returns why it could
    * not (the run goes on without it), or null.
    */
   save(): string | null {
     if (this.file === null) return null;
-    const dropped = Object.keys(this.previous.files).length !== Object.keys(this.next.files).length;
-    if (!this.changed && !dropped) return null;
+    // Nothing read, nothing new: it changed only if some entry was not visited (deleted).
+    if (!this.changed && this.kept === Object.keys(this.previous.files).length + Object.keys(this.previous.dirs).length) return null;
     const temporary = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
       mkdirSync(dirname(this.file), { recursive: true });
@@ -127,13 +163,13 @@ export class ParseCache {
 }
 
 function empty(root: string): CacheData {
-  return { v: VERSION, root, files: {} };
+  return { v: VERSION, root, files: {}, dirs: {} };
 }
 
 function readCache(file: string, root: string): CacheData | null {
   try {
     const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<CacheData> | null;
-    if (data?.v !== VERSION || data.root !== root || !isObject(data.files)) return null;
+    if (data?.v !== VERSION || data.root !== root || !isObject(data.files) || !isObject(data.dirs)) return null;
     return data as CacheData;
   } catch {
     return null; // none yet, truncated or not JSON: start over
@@ -146,4 +182,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function isFileRecord(value: unknown): value is FileRecord {
   return Array.isArray(value) && value.length === 5 && typeof value[0] === 'number' && typeof value[1] === 'number' && typeof value[2] === 'number' && (value[3] === null || typeof value[3] === 'string');
+}
+
+function isDirRecord(value: unknown): value is DirRecord {
+  return Array.isArray(value) && value.length === 4 && typeof value[0] === 'number' && typeof value[1] === 'number' && typeof value[2] === 'string' && typeof value[3] === 'string';
 }

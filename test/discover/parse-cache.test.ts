@@ -144,7 +144,12 @@ test('renamed, added and deleted roles and services are seen', async () => {
   rmSync(join(root, 'playbooks/roles/common/meta'), { recursive: true });
   cpSync(join(root, 'playbooks/roles/nginx'), join(root, 'playbooks/roles/nginx_copy'), { recursive: true });
   age(join(root, 'playbooks/roles/nginx_copy'), NOW - HOUR / 2);
+  // A new file in a listed directory, whose mtime then goes back to a time long past (only its
+  // difference from the cached one tells that the directory changed).
+  edit(root, 'playbooks/roles/rbenv/tasks/extra.yml', '- include_role:\n    name: nginx\n');
+  touch(root, 'playbooks/roles/rbenv/tasks', 40);
   const parsed = await sameAsFresh(config, 'after renames');
+  assert.ok(parsed.includes('playbooks/roles/rbenv/tasks/extra.yml'), parsed.join(', '));
   // A renamed file keeps its inode but not its path: parsed again under its new name.
   assert.ok(parsed.includes('docker/build/forum2/Dockerfile'), parsed.join(', '));
   assert.ok(parsed.includes('playbooks/roles/edx_django_service2/tasks/main.yml'), parsed.join(', '));
