@@ -75,6 +75,11 @@ export class ParseCache {
     this.next = empty(root);
   }
 
+  /** Whether the cache has a record of `path` (when not, a reader may open it without a stat first). */
+  knows(path: string): boolean {
+    return this.previous.files[path] !== undefined;
+  }
+
   /**
    * The text of the file at `path` (relative to the root) whose key the caller took before
    * reading: the cached text when size, mtime and inode are the recorded ones, else null (the
