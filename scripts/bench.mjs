@@ -285,6 +285,7 @@ try {
     section(`no-op docker:test vs the legacy flow on a checkout that builds (${BUILDABLE.services} services FROM ${BUILDABLE_BASE}, ${BUILDABLE.roles} roles, ${BUILDABLE.payloadMb} MB of role files)`, buildable, work);
     section('cold docker:test of the example services, --jobs 2 --no-cache, vs the critical path', coldExamples, work);
   }
+  console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 } finally {
   removeImages(tagged);
   rmSync(work, { recursive: true, force: true });

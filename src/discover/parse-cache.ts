@@ -103,13 +103,13 @@ export class ParseCache {
     return kept;
   }
 
-  /** What the model made of the text `text()` gave for `path` in this run, when it said. */
+  /** What the model made of the text `lookup` or `store` gave for `path` in this run, when it said. */
   memo(path: string): unknown {
     const record = this.next.files[path];
     return record?.[4] ?? undefined;
   }
 
-  /** Keeps what the model made of the text `text()` gave for `path` in this run. */
+  /** Keeps what the model made of the text `lookup` or `store` gave for `path` in this run. */
   remember(path: string, memo: unknown): void {
     const record = this.next.files[path];
     if (record === undefined || record[4] === memo) return;
