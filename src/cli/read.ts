@@ -14,10 +14,11 @@ import type { Io } from './session.js';
 
 /**
  * The checkout's files as discover/ reads them, through the parse cache of one part of it
- * (`.dockmk/cache/parse-<part>.json`): the services, the roles or the plays, each read whole by
+ * (`.dockmk/cache/parse-<part>.json`): the services, the roles, the plays or the legacy
+ * util/parsefiles_config.yml, each read whole by
  * the runs that read it at all, so that each cache holds what one run visited.
  */
-export function cachedFiles(config: Config, part: 'checkout' | 'roles' | 'plays'): CheckoutFiles {
+export function cachedFiles(config: Config, part: 'checkout' | 'roles' | 'plays' | 'legacy'): CheckoutFiles {
   return diskFiles(config.root, new ParseCache(join(config.stateDir, 'cache', `parse-${part}.json`), config.root));
 }
 

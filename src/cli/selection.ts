@@ -19,7 +19,7 @@ import { balanceShards, parseShard, weighServices, type Weight } from '../plan/s
 import { PLAN_VERSION, type BuildPlan } from '../plan/types.js';
 import { formatWarnings } from '../report/text.js';
 import type { SelectionArgs } from './options.js';
-import { ansibleFiles, readRoleGraph } from './read.js';
+import { ansibleFiles, cachedFiles, readRoleGraph } from './read.js';
 import type { Io, Session } from './session.js';
 
 export interface ChangeSet {
@@ -38,8 +38,10 @@ export interface AnsibleSetup {
 type WithStdin = Io & { readonly stdin?: AsyncIterable<string | Uint8Array> };
 
 export function ansibleSetup(config: Config): AnsibleSetup {
-  const source = readLegacyConfig(config.root);
-  const legacy = source === null ? null : parseLegacyConfig(source);
+  const files = cachedFiles(config, 'legacy');
+  const source = readLegacyConfig(files);
+  const legacy = source === null ? null : parseLegacyConfig(source, files.cache.memos<LegacyConfig>());
+  files.cache.save(); // a cache that cannot be written only costs the next run a parse
   return { legacy, dirs: ansibleDirs(config.paths, legacy) };
 }
 

@@ -43,9 +43,14 @@ export interface RawAnsible {
   readonly playbooks: readonly SourceFile[];
 }
 
-export function readLegacyConfig(root: string): SourceFile | null {
+/** The legacy configuration when the checkout has one; through the parse cache of `from` when given one. */
+export function readLegacyConfig(from: string | CheckoutFiles): SourceFile | null {
+  if (typeof from !== 'string') {
+    const text = from.read(LEGACY_CONFIG)?.text;
+    return typeof text === 'string' ? { path: LEGACY_CONFIG, text } : null;
+  }
   try {
-    return { path: LEGACY_CONFIG, text: readFileSync(join(root, LEGACY_CONFIG), 'utf8') };
+    return { path: LEGACY_CONFIG, text: readFileSync(join(from, LEGACY_CONFIG), 'utf8') };
   } catch {
     return null;
   }

@@ -10,12 +10,14 @@ import { ansibleFiles, cachedFiles, readRoleGraph } from '../../src/cli/read.js'
 import { loadCheckout, ownState } from '../../src/cli/session.js';
 import { ansibleSetup } from '../../src/cli/selection.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { discoverAnsible, type AnsibleFiles } from '../../src/discover/ansible.js';
+import { discoverAnsible, readLegacyConfig, type AnsibleFiles } from '../../src/discover/ansible.js';
+import type { SourceFile } from '../../src/discover/checkout.js';
 import { discoverCheckout } from '../../src/discover/checkout.js';
 import { listContext } from '../../src/discover/context.js';
 import { diskFiles } from '../../src/discover/files.js';
 import { ParseCache } from '../../src/discover/parse-cache.js';
 import { buildCheckout, type Checkout, type DockerfileMemo } from '../../src/model/checkout.js';
+import { parseLegacyConfig } from '../../src/model/legacy-config.js';
 import type { ParseMemo } from '../../src/model/memo.js';
 import { mayIncludeRoles, type FileReferences } from '../../src/model/role-refs.js';
 import { buildRoleGraph, type RoleGraph } from '../../src/model/roles.js';
@@ -214,6 +216,20 @@ test('a file changed within the racy window is not kept: the next run reads it a
   assert.is(run(mtimeMs + 1000), false, 'changed half a second before the first run: not kept');
   assert.is(run(mtimeMs + 5000), false, 'kept only now');
   assert.is(run(mtimeMs + 6000), true);
+});
+
+test('the legacy util/parsefiles_config.yml is parsed again only when it changed', () => {
+  const { root, state } = checkout();
+  const config = configOf(root, state);
+  const path = 'util/parsefiles_config.yml';
+  const freshSetup = () => parseLegacyConfig(readLegacyConfig(root) as SourceFile);
+  assert.equal(ansibleSetup(config).legacy, freshSetup(), 'cold');
+  assert.ok(existsSync(join(state, 'cache', 'parse-legacy.json')));
+  assert.equal(ansibleSetup(config).legacy, freshSetup(), 'warm');
+  edit(root, path, `${readFileSync(join(root, path), 'utf8')}  - zz_new_image: 42\n`);
+  const edited = ansibleSetup(config).legacy;
+  assert.is(edited?.weights.zz_new_image, 42);
+  assert.equal(edited, freshSetup(), 'after an edit');
 });
 
 test('a cache that cannot be written is a warning, and the run goes on', async () => {
