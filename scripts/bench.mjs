@@ -1,313 +1,101 @@
 #!/usr/bin/env node
-// npm run bench: generates a checkout of 2,000 services and 5,000 roles (scripts/gen-repo.mjs)
-// into a temporary directory and times dockmk on it, each sample in a fresh Node process (a CLI
-// run is always cold). Prints the machine it ran on. A benchmark, not a test: it fails nothing.
+// npm run bench: times dockmk, each sample a fresh process (a CLI run is always cold), side by
+// side with its peers in the same run: the legacy util/parsefiles.py, `node -e 0`, and with
+// BENCH_BASELINE another build of dockmk. A benchmark, not a test: it fails nothing. It prints
+// the machine it ran on; docs/benchmarks.md says how to read it.
 //
-// When an engine answers, it also times no-op builds against the legacy flow, on this
-// repository's examples and on a generated checkout that builds for real (scripts/gen-buildable.mjs,
-// built once untimed, its images removed at the end), and a cold build of the examples.
+// - Start-up: what loading each module costs (the bundle's chunks and the packages they hold).
+// - A generated checkout of 2,000 services and 5,000 roles (scripts/gen-repo.mjs), cold (no
+//   .dockmk state) and warm (the state the same command left): the dry-run plan of every
+//   service, `affected` for a typical change and for a change to role `common`, parsefiles.py.
+// - When an engine answers: a no-op `docker:test` of the examples against `node -e 0`, and of a
+//   generated checkout of tiny Dockerfiles (BENCH_NOOP_SERVICES, default 300, built once
+//   untimed); the legacy flow on a checkout that builds (scripts/gen-buildable.mjs); a cold build
+//   of the examples against its critical path. Every image it builds is named `benchnoop-…` or
+//   `bench-…` (the engine is shared) and removed at the end.
 //
-// Sections are a list of { name, run(context) → lines }: add one to measure something else on
-// the same generated checkout.
-//
-//   DOCKMK_LEGACY_PARSEFILES=/tmp/parsefiles.py npm run bench   # also time the legacy script
-//   BENCH_SAMPLES=7 npm run bench                               # more samples (default 5)
-//   BENCH_COLD=0 BENCH_BUILDABLE=0 BENCH_BUILDERS=0 npm run bench   # skip the long engine sections
+//   BENCH_SAMPLES=7                     samples per figure (default 5; 3 for a figure over 10 s)
+//   BENCH_BASELINE=/path/to/dockmk      also time that checkout's bin/dockmk.js (built), e.g. a
+//                                       worktree of main, on the same checkouts
+//   DOCKMK_LEGACY_REPO=/git/dir         where util/parsefiles.py is taken from (default
+//                                       /work/.mirror/openedx+configuration/repo); or
+//   DOCKMK_LEGACY_PARSEFILES=/x.py      the script itself
+//   BENCH_NOOP_SERVICES=300 BENCH_BUILDABLE=0 BENCH_COLD=0 BENCH_BUILDERS=0 BENCH_ENGINE=0
+//                                       sizes and skips
+//   BENCH_SERVICES=200 BENCH_ROLES=500   a smaller generated checkout, to try the bench quickly
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BUILDABLE_BASE, generateBuildable } from './gen-buildable.mjs';
 import { generateRepo } from './gen-repo.mjs';
+import { checkoutSize, legacyFlow, legacyOrder, legacyParsefiles, ms, prefixedExamples, ratio, removeImages, SAMPLES, sideBySide, timeLegacy, timeOnce } from './bench-lib.mjs';
 
 const root = resolve(import.meta.dirname, '..');
-const dist = (path) => pathToFileURL(join(root, 'dist', path)).href;
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 5);
-const TARGET_MS = 1000;
-/** The generated checkout that is built for real (scripts/gen-buildable.mjs): ~2,700 files, ~25 MB. */
+const BIN = join(root, 'bin', 'dockmk.js');
+const BASELINE = process.env.BENCH_BASELINE ? join(resolve(process.env.BENCH_BASELINE), 'bin', 'dockmk.js') : null;
+const NOOP_SERVICES = Number(process.env.BENCH_NOOP_SERVICES ?? 300);
+/** The generated checkout's size: 2,000 services and 5,000 roles unless told (a quick try of the bench). */
+const LARGE = { services: Number(process.env.BENCH_SERVICES ?? 2000), roles: Number(process.env.BENCH_ROLES ?? 5000) };
 const BUILDABLE = { services: 20, roles: 600, payloadMb: 24 };
+/** Images this run tagged, removed at the end. */
+const tagged = [];
 
-// --probe <repo> <changes file>: one cold in-process run of affected + plan, phase by phase.
-if (process.argv[2] === '--probe') {
-  const [repo, changesFile] = process.argv.slice(3);
-  const t0 = performance.now();
-  const { loadConfig } = await import(dist('config/config.js'));
-  const { loadCheckout, planOptions } = await import(dist('cli/session.js'));
-  const { ansibleSetup, computeAffected } = await import(dist('cli/selection.js'));
-  const { parsePathList } = await import(dist('discover/git.js'));
-  const { planBuild } = await import(dist('plan/plan.js'));
-  const { readFileSync } = await import('node:fs');
-  const t1 = performance.now();
-  const config = loadConfig({ root: repo }, { HOME: tmpdir() }, repo);
-  const checkout = await loadCheckout(config);
-  const t2 = performance.now();
-  const changes = parsePathList(readFileSync(changesFile, 'utf8'));
-  const affected = computeAffected({ config, checkout }, ansibleSetup(config), changes, false);
-  const t3 = performance.now();
-  const plan = affected.services.length > 0 ? planBuild(checkout, 'test', affected.services, planOptions(config)) : { steps: [] };
-  const t4 = performance.now();
-  console.log(JSON.stringify({ load: t1 - t0, checkout: t2 - t1, affected: t3 - t2, plan: t4 - t3, services: affected.services.length, steps: plan.steps.length }));
-  process.exit(0);
-}
+const dockmk = (label, bin, args, env, extra = {}) => ({ label, command: process.execPath, args: [bin, ...args], options: { env: { ...process.env, ...env } }, ...extra });
+const fresh = (dir) => () => rmSync(dir, { recursive: true, force: true });
+const builds = BASELINE ? [['dockmk', BIN], ['baseline', BASELINE]] : [['dockmk', BIN]];
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
-}
-
-const ms = (value) => `${Math.round(value)} ms`;
-
-/** Runs a command `SAMPLES` times; the median wall time and the last output. */
-function timeCommand(command, args, options = {}, samples = SAMPLES) {
-  const times = [];
-  let last;
-  for (let i = 0; i < samples; i++) {
-    const started = performance.now();
-    last = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...options });
-    times.push(performance.now() - started);
-    if (last.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${(last.stderr || last.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
-  }
-  return { ms: median(times), stdout: last.stdout, stderr: last.stderr };
-}
-
-function probe(context, changes) {
-  const runs = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const result = spawnSync(process.execPath, [import.meta.filename, '--probe', context.repo, changes.file], { encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`probe failed: ${result.stderr}`);
-    runs.push(JSON.parse(result.stdout));
-  }
-  const pick = (key) => median(runs.map((run) => run[key]));
-  return { checkout: pick('checkout'), affected: pick('affected'), plan: pick('plan'), load: pick('load'), services: runs[0].services, steps: runs[0].steps };
-}
-
-const sections = [
-  {
-    name: 'affected + plan, in process (median of cold runs)',
-    run(context) {
-      return context.changeSets.map((changes) => {
-        const r = probe(context, changes);
-        const total = r.checkout + r.affected + r.plan;
-        context.figures[changes.name] = total;
-        return (
-          `${changes.name}: ${ms(total)} ${total < TARGET_MS ? '(under' : '(OVER'} the ${TARGET_MS} ms target) for ${r.services} affected services, ${r.steps} plan steps\n` +
-          `    read and model the checkout ${ms(r.checkout)}, roles + plays + affected ${ms(r.affected)}, plan ${ms(r.plan)}; module loading ${ms(r.load)} more`
-        );
-      });
-    },
-  },
-  {
-    name: 'dockmk affected, end to end (a whole CLI process)',
-    run(context) {
-      return context.changeSets.map((changes) => {
-        const result = timeCommand(process.execPath, [join(root, 'bin', 'dockmk.js'), 'affected', '--files', changes.file, '--root', context.repo], { env: { ...process.env, DOCKMK_STATE_DIR: context.state } });
-        context.cli[changes.name] = result.ms;
-        return `${changes.name}: ${ms(result.ms)}, ${result.stdout.trim().split('\n').filter(Boolean).length} services`;
-      });
-    },
-  },
-  {
-    name: 'legacy util/parsefiles.py on the same checkout and changes',
-    run(context) {
-      const script = process.env.DOCKMK_LEGACY_PARSEFILES;
-      const skip = (why) => [`NOT MEASURED: ${why}`];
-      if (!script) return skip('set DOCKMK_LEGACY_PARSEFILES to a copy of the legacy util/parsefiles.py (and install python3-networkx python3-yaml)');
-      const python = spawnSync('python3', ['-c', 'import networkx, yaml, six'], { encoding: 'utf8' });
-      if (python.error) return skip('python3 is not installed');
-      if (python.status !== 0) return skip(`python3 lacks a module the script imports (networkx, yaml, six): ${python.stderr.trim().split('\n').at(-1)}`);
-      const env = { ...process.env, TRAVIS_BUILD_DIR: context.repo };
-      const lines = [];
-      if (spawnSync('python3', ['-c', 'import pathlib2']).status !== 0) {
-        // pathlib2 is a backport of pathlib that Debian does not package: stand in with pathlib.
-        const shim = mkdtempSync(join(tmpdir(), 'dockmk-bench-pathlib2-'));
-        writeFileSync(join(shim, 'pathlib2.py'), 'from pathlib import *  # stand-in for the pathlib2 backport\n');
-        env.PYTHONPATH = [shim, process.env.PYTHONPATH].filter(Boolean).join(':');
-        lines.push('(pathlib2 is not installed: the standard pathlib stands in for it)');
-      }
-      for (const changes of context.changeSets) {
-        const result = timeCommand('python3', [script], { env, input: changes.text }, Math.min(SAMPLES, 3));
-        const ratio = result.ms / context.cli[changes.name];
-        lines.push(`${changes.name}: ${ms(result.ms)}, ${result.stdout.trim().split(/\s+/).filter(Boolean).length} images; dockmk affected is ${ratio.toFixed(1)}× ${ratio >= 1 ? 'faster' : 'slower'}`);
-      }
-      return lines;
-    },
-  },
-];
-
-// Sections on the real engine, on this repository's own example services and on a generated
-// checkout that builds here. They run when an engine answers (`npm run setup` starts one) and say
-// so when none does.
-const engineSections = [
-  {
-    name: 'no-op docker:test of every example service vs the legacy flow (a cached docker build per service, in dependency order)',
-    run(context) {
-      const dockmk = (args) => [join(root, 'bin', 'dockmk.js'), ...args, '--root', root];
-      const env = { ...process.env, DOCKMK_STATE_DIR: context.examplesState };
-      timeCommand(process.execPath, dockmk(['test', '--progress', 'plain']), { env }, 1); // warm-up: build what is missing
-      const ours = timeCommand(process.execPath, dockmk(['test', '--json']), { env });
-      const summary = JSON.parse(ours.stdout.trim().split('\n').at(-1));
-      const services = legacyOrder(JSON.parse(timeCommand(process.execPath, dockmk(['list', '--json']), { env }, 1).stdout));
-      const legacy = legacyFlow(root, services);
-      try {
-        const legacyMs = timeLegacy(legacy);
-        return [
-          `dockmk test (nothing to do): ${ms(ours.ms)} for ${services.length} services (${summary.upToDate.length} up to date, ${summary.built.length} built)`,
-          `legacy flow, every layer cached: ${ms(legacyMs)}`,
-          `dockmk is ${(legacyMs / ours.ms).toFixed(1)}× faster`,
-        ];
-      } finally {
-        legacy.cleanup();
-      }
-    },
-  },
-  {
-    name: `no-op docker:test vs the legacy flow on a generated buildable checkout (${BUILDABLE.services} services FROM ${BUILDABLE_BASE}, ${BUILDABLE.roles} roles, ${BUILDABLE.payloadMb} MB of role files)`,
-    run(context) {
-      if (process.env.BENCH_BUILDABLE === '0') return ['NOT MEASURED: BENCH_BUILDABLE=0'];
-      const repo = join(context.work, 'buildable');
-      const made = generateBuildable(repo, BUILDABLE);
-      const size = checkoutSize(repo);
-      const env = { ...process.env, DOCKMK_STATE_DIR: join(context.work, 'buildable-state') };
-      const dockmk = (args) => [join(root, 'bin', 'dockmk.js'), ...args, '--root', repo];
-      const legacy = legacyFlow(repo, made.services);
-      try {
-        // Untimed: build every image once, dockmk's and the legacy flow's (they share no layer).
-        const cold = timeCommand(process.execPath, dockmk(['test', '--jobs', '2', '--progress', 'plain']), { env }, 1);
-        const ours = timeCommand(process.execPath, dockmk(['test', '--json']), { env });
-        const summary = JSON.parse(ours.stdout.trim().split('\n').at(-1));
-        const legacyMs = timeLegacy(legacy);
-        return [
-          `checkout: ${size.files} files, ${(size.bytes / 2 ** 20).toFixed(1)} MB, the context of every build (no .dockerignore); first build of all (dockmk, --jobs 2, untimed): ${(cold.ms / 1000).toFixed(0)} s`,
-          `dockmk test (nothing to do): ${ms(ours.ms)} for ${made.services.length} services (${summary.upToDate.length} up to date, ${summary.built.length} built)`,
-          `legacy flow, every layer cached (${made.services.length} docker build, each sending the checkout): ${(legacyMs / 1000).toFixed(1)} s`,
-          `dockmk takes ${((100 * ours.ms) / legacyMs).toFixed(1)}% of the legacy time: ${(legacyMs / ours.ms).toFixed(1)}× faster`,
-        ];
-      } finally {
-        legacy.cleanup();
-        spawnSync('docker', ['rmi', ...made.services.map((service) => `${service.name}:test`)], { encoding: 'utf8' });
-      }
-    },
-  },
-  {
-    name: 'cold docker:test of every example service with --jobs 2 --no-cache vs the critical-path bound',
-    run(context) {
-      if (process.env.BENCH_COLD === '0') return ['NOT MEASURED: BENCH_COLD=0'];
-      const env = { ...process.env, DOCKMK_STATE_DIR: context.examplesState };
-      const run = timeCommand(process.execPath, [join(root, 'bin', 'dockmk.js'), 'test', '--no-cache', '--jobs', '2', '--json', '--root', root], { env }, 1);
-      const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
-      const took = new Map(events.filter((e) => e.event === 'step-end' && e.step.startsWith('build ')).map((e) => [e.step.slice(6), e.durationMs]));
-      const services = JSON.parse(spawnSync(process.execPath, [join(root, 'bin', 'dockmk.js'), 'list', '--json', '--root', root], { encoding: 'utf8' }).stdout);
-      const parents = new Map(services.map((service) => [service.name, service.parents]));
-      const finish = new Map();
-      const chain = (name) => {
-        if (!finish.has(name)) finish.set(name, (took.get(name) ?? 0) + Math.max(0, ...(parents.get(name) ?? []).map(chain)));
-        return finish.get(name);
-      };
-      const bound = Math.max(...services.map((service) => chain(service.name)));
-      const serial = [...took.values()].reduce((a, b) => a + b, 0);
-      return [
-        `wall time ${ms(run.ms)} (the builds alone: ${ms(serial)} one after another)`,
-        `critical path (longest FROM chain of build durations, what unlimited parallelism could reach): ${ms(bound)}`,
-        `wall / bound = ${(run.ms / bound).toFixed(2)} (1.00 is the best possible)`,
-      ];
-    },
-  },
-  { name: 'cold docker:test of every example service, --jobs 2 --no-cache, classic builder vs BuildKit', run: builderComparison },
-];
-
-/**
- * Cold docker:test of the examples (--no-cache --force) on the classic builder and on BuildKit, one
- * after the other in one run, with the build time of each service. BENCH_BUILDERS=0 skips it.
- */
-function builderComparison(context) {
-  if (process.env.BENCH_BUILDERS === '0') return ['NOT MEASURED: BENCH_BUILDERS=0'];
-  const env = { ...process.env, DOCKMK_STATE_DIR: context.examplesState };
-  const runs = ['classic', 'buildkit'].map((builder) => {
-    const args = [join(root, 'bin', 'dockmk.js'), 'test', '--no-cache', '--force', '--jobs', '2', '--builder', builder, '--json', '--root', root];
-    const run = timeCommand(process.execPath, args, { env }, 1);
-    const ends = run.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'step-end' && e.step.startsWith('build '));
-    return { builder, ms: run.ms, builds: new Map(ends.map((e) => [e.step.slice(6), e.durationMs])) };
-  });
-  const [classic, buildkit] = runs;
-  const services = [...classic.builds.keys()];
-  return [
-    `wall time: classic ${ms(classic.ms)}, BuildKit ${ms(buildkit.ms)} (BuildKit/classic = ${(buildkit.ms / classic.ms).toFixed(2)})`,
-    ...services.map((service) => `${service}: classic ${ms(classic.builds.get(service) ?? 0)}, BuildKit ${ms(buildkit.builds.get(service) ?? 0)}`),
-  ];
-}
-
-/** Services in the order the legacy Makefile's recursion builds them: parents first. */
-function legacyOrder(services) {
-  const byName = new Map(services.map((service) => [service.name, service]));
-  const done = new Set();
-  const order = [];
-  const visit = (service) => {
-    if (done.has(service.name)) return;
-    done.add(service.name);
-    for (const parent of service.parents) visit(byName.get(parent));
-    order.push(service);
+/** node -e 0, then each package dockmk loads, imported alone; then the bundle, chunk by chunk. */
+function startUp() {
+  const node = (code, args = []) => ({ label: code, command: process.execPath, args: [...args, '--input-type=module', '-e', code], options: { cwd: root } });
+  const timed = (body) => `const t = performance.now(); ${body}; process.stdout.write(String(performance.now() - t));`;
+  const lines = [];
+  const floor = sideBySide([node('0'), dockmk('dockmk --version', BIN, ['--version'], {})]);
+  lines.push(`node -e 0: ${ms(floor['0'].ms)}; dockmk --version (yargs and the entry chunk loaded, no command): ${ms(floor['dockmk --version'].ms)}`);
+  // In-process times of several snippets, each in fresh processes, taking turns.
+  const inTurns = (...codes) => {
+    const values = codes.map(() => []);
+    for (let i = 0; i < SAMPLES; i++) codes.forEach((code, k) => values[k].push(Number(timeOnce(node(code)).stdout)));
+    return values.map((list) => list.sort((a, b) => a - b)[Math.floor((SAMPLES - 1) / 2)]);
   };
-  services.forEach(visit);
-  return order;
-}
-
-/**
- * The legacy docker.mk flow over `services` (parents first): for each, `FROM edxops/X` rewritten
- * to `X:legacytest` in a copy of the Dockerfile outside the context, as make's sed did, then
- * `docker build` with the whole checkout as the context. `pass` runs it once; `cleanup` removes
- * the rewritten files and the images it tagged.
- */
-function legacyFlow(checkout, services) {
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-bench-legacy-'));
-  const names = new Set(services.map((service) => service.name));
-  const pass = () => {
-    for (const service of services) {
-      const source = readFileSync(join(checkout, service.dockerfile), 'utf8');
-      const rewritten = source.replace(/^(\s*FROM\s+)edxops\/([A-Za-z0-9_.-]+)(:\S+)?/gim, (line, from, name) => (names.has(name) ? `${from}${name}:legacytest` : line));
-      const file = join(dir, `${service.name}.Dockerfile`);
-      writeFileSync(file, rewritten);
-      const built = spawnSync('docker', ['build', '-q', '-f', file, '-t', `${service.name}:legacytest`, checkout], { encoding: 'utf8', maxBuffer: 64 << 20 });
-      if (built.status !== 0) throw new Error(`docker build ${service.name} failed: ${built.stderr.trim().split('\n').at(-1)}`);
+  const inProcess = (code) => inTurns(code)[0];
+  const packages = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies);
+  lines.push(`each package imported alone from node_modules (what it would cost unbundled): ${packages.map((name) => `${name} ${ms(inProcess(timed(`await import('${name}')`)))}`).join(', ')}`);
+  const meta = JSON.parse(readFileSync(join(root, 'dist', 'bundle.json'), 'utf8'));
+  const main = pathToFileURL(join(root, 'dist', 'main.js')).href;
+  const buildChunk = pathToFileURL(join(root, Object.entries(meta.outputs).find(([, output]) => output.entryPoint === 'src/cli/build.ts')[0])).href;
+  const loadBuild = `await import('${main}'); await import('${buildChunk}')`;
+  const [entry, plain, mapped] = inTurns(timed(`await import('${main}')`), timed(loadBuild), `process.setSourceMapsEnabled(true); ${timed(loadBuild)}`);
+  lines.push(`the bundle's entry (dist/main.js: yargs, cliui unevaluated, the command table): ${ms(entry)}; with the chunks of build/test: ${ms(plain)}, and with Node's source maps on: ${ms(mapped)} (${mapped >= plain ? '+' : ''}${ms(mapped - plain)}: dockmk maps a stack itself when it prints one)`);
+  const commands = Object.entries(meta.outputs).filter(([, output]) => /^src\/cli\/[a-z]+\.ts$/.test(output.entryPoint ?? '') && output.entryPoint !== 'src/cli/main.ts');
+  const loadedBy = (file, seen = new Set()) => {
+    if (seen.has(file)) return seen;
+    seen.add(file);
+    for (const next of meta.outputs[file]?.imports ?? []) if (next.kind === 'import-statement' && meta.outputs[next.path]) loadedBy(next.path, seen);
+    return seen;
+  };
+  const atStart = loadedBy('dist/main.js');
+  const costs = commands.map(([file, output]) => {
+    const chunk = pathToFileURL(join(root, file)).href;
+    const total = inProcess(`await import('${main}'); ${timed(`await import('${chunk}')`)}`);
+    const files = [...loadedBy(file)].filter((path) => !atStart.has(path));
+    const bytes = new Map();
+    for (const path of files) {
+      for (const [input, { bytesInOutput }] of Object.entries(meta.outputs[path].inputs)) {
+        const name = input.startsWith('node_modules/') ? input.slice(13).split('/').slice(0, input.slice(13).startsWith('@') ? 2 : 1).join('/') : 'dockmk';
+        bytes.set(name, (bytes.get(name) ?? 0) + bytesInOutput);
+      }
     }
-  };
-  const cleanup = () => {
-    rmSync(dir, { recursive: true, force: true });
-    spawnSync('docker', ['rmi', ...services.map((service) => `${service.name}:legacytest`)], { encoding: 'utf8' });
-  };
-  return { pass, cleanup };
+    const top = [...bytes].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([name, size]) => `${name} ${Math.round(size / 1024)} kB`);
+    return `${output.entryPoint.slice(8, -3)} +${ms(total)} (${top.join(', ')})`;
+  });
+  lines.push(`then each command's chunks, beyond the entry's (the largest parts of them): ${costs.join('; ')}`);
+  return lines;
 }
 
-/** One untimed pass (it fills the cache, as a contributor's second make run finds it), then the median of up to 3. */
-function timeLegacy(flow) {
-  flow.pass();
-  const times = [];
-  for (let i = 0; i < Math.min(SAMPLES, 3); i++) {
-    const started = performance.now();
-    flow.pass();
-    times.push(performance.now() - started);
-  }
-  return median(times);
-}
-
-/** Files and bytes under `dir` (what a build without .dockerignore sends). */
-function checkoutSize(dir) {
-  let files = 0;
-  let bytes = 0;
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    files += 1;
-    bytes += statSync(join(entry.parentPath ?? entry.path, entry.name)).size;
-  }
-  return { files, bytes };
-}
-
-function engineAnswers() {
-  return spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' });
-}
-
-/** The changes a benchmark feeds: a typical pull request, and a change to the role everything uses. */
+/** The typical change of a pull request, and a change to the role every service uses. */
 function changeSets(made, dir) {
   const roles = made.roles;
   const byLayer = (layer) => roles.filter((role) => role.layer === layer);
@@ -327,54 +115,203 @@ function changeSets(made, dir) {
     'playbooks/site-100.yml',
     'README.md',
   ];
-  const worst = ['playbooks/roles/common/tasks/main.yml'];
   return [
-    { name: `typical change (${typical.length} files)`, paths: typical },
-    { name: 'role common changed (every service)', paths: worst },
-  ].map((set, i) => {
+    { name: `typical change (${typical.length} files)`, key: 'typical', paths: typical },
+    { name: 'role common changed', key: 'common', paths: ['playbooks/roles/common/tasks/main.yml'] },
+  ].map((set) => {
     const text = `${set.paths.join('\n')}\n`;
-    const file = join(dir, `changes-${i}.txt`);
+    const file = join(dir, `changes-${set.key}.txt`);
     writeFileSync(file, text);
     return { ...set, text, file };
   });
 }
 
-const work = mkdtempSync(join(tmpdir(), 'dockmk-bench-'));
-try {
+function largeCheckout(work) {
   const repo = join(work, 'repo');
   const started = performance.now();
-  const made = generateRepo(repo, { services: 2000, roles: 5000 });
+  const made = generateRepo(repo, LARGE);
+  const size = checkoutSize(repo);
+  const lines = [`${made.services.length} services, ${made.roles.length} roles, ${size.files} files, ${(size.bytes / 2 ** 20).toFixed(1)} MB; generated in ${ms(performance.now() - started)}`];
+  const state = (name) => join(work, `state-${name}`);
+
+  // The dry-run plan of every service: input hashing included.
+  const plan = [];
+  for (const [name, bin] of builds) {
+    const warm = state(`${name}-plan-warm`);
+    timeOnce(dockmk('prime', bin, ['test', '--dry-run', '--json', '--root', repo], { DOCKMK_STATE_DIR: warm }));
+    plan.push(dockmk(`${name} cold`, bin, ['test', '--dry-run', '--json', '--root', repo], { DOCKMK_STATE_DIR: state(`${name}-plan-cold`) }, { before: fresh(state(`${name}-plan-cold`)) }));
+    plan.push(dockmk(`${name} warm`, bin, ['test', '--dry-run', '--json', '--root', repo], { DOCKMK_STATE_DIR: warm }));
+  }
+  const planned = sideBySide(plan);
+  const steps = JSON.parse(planned['dockmk warm'].stdout).steps.length;
+  lines.push(`dry-run plan of every service (dockmk test --dry-run --json, ${steps} steps, input hashes included): ` +
+    builds.map(([name]) => `${name} cold ${ms(planned[`${name} cold`].ms)}, warm ${ms(planned[`${name} warm`].ms)}`).join('; ') +
+    ` (target: under 1 s${planned['dockmk warm'].ms < 1000 ? ', met' : ', NOT met'})`);
+
+  const legacy = legacyParsefiles(join(work, 'legacy'));
+  if (legacy.error) lines.push(`!!! parsefiles.py NOT MEASURED: ${legacy.error}`);
+  else lines.push(`legacy util/parsefiles.py from ${legacy.source} (imports ${legacy.imports.join(', ')})${legacy.notes.map((note) => `; ${note}`).join('')}`);
+  for (const changes of changeSets(made, work)) {
+    const runs = [];
+    for (const [name, bin] of builds) {
+      const args = ['affected', '--files', changes.file, '--root', repo];
+      const warm = state(`${name}-${changes.key}-warm`);
+      timeOnce(dockmk('prime', bin, args, { DOCKMK_STATE_DIR: warm }));
+      runs.push(dockmk(`${name} cold`, bin, args, { DOCKMK_STATE_DIR: state(`${name}-${changes.key}-cold`) }, { before: fresh(state(`${name}-${changes.key}-cold`)) }));
+      runs.push(dockmk(`${name} warm`, bin, args, { DOCKMK_STATE_DIR: warm }));
+    }
+    if (!legacy.error) runs.push({ label: 'parsefiles', command: 'python3', args: [legacy.script], options: { env: { ...legacy.env, TRAVIS_BUILD_DIR: repo }, input: changes.text } });
+    const r = sideBySide(runs);
+    const count = (label) => r[label].stdout.trim().split(/\s+/).filter(Boolean).length;
+    const parts = builds.map(([name]) => `${name} cold ${ms(r[`${name} cold`].ms)}, warm ${ms(r[`${name} warm`].ms)}`);
+    lines.push(`affected, ${changes.name}: ${parts.join('; ')} (${count('dockmk warm')} services)`);
+    if (!legacy.error) {
+      const target = changes.key === 'typical' ? ` (target ≥ 10× warm: ${r.parsefiles.ms / r['dockmk warm'].ms >= 10 ? 'met' : 'NOT met'})` : '';
+      lines.push(`  parsefiles.py ${ms(r.parsefiles.ms)} (${count('parsefiles')} images): dockmk is ${ratio(r.parsefiles.ms, r['dockmk warm'].ms)} faster warm, ${ratio(r.parsefiles.ms, r['dockmk cold'].ms)} cold${target}`);
+    }
+    if (BASELINE) lines.push(`  against the baseline: cold ${ratio(r['baseline cold'].ms, r['dockmk cold'].ms)}, warm ${ratio(r['baseline warm'].ms, r['dockmk warm'].ms)} faster (target: cold no slower)`);
+  }
+  return lines;
+}
+
+/** The examples under benchnoop-ex- names: a no-op test against node -e 0 and the legacy flow. */
+function examplesNoop(work) {
+  const dir = join(work, 'examples');
+  const names = prefixedExamples(root, dir, 'benchnoop-ex-');
+  tagged.push(...names.flatMap((name) => [`${name}:test`, `${name}:legacytest`]));
+  const env = (name) => ({ DOCKMK_STATE_DIR: join(work, `examples-state-${name}`) });
+  const lines = [`${names.length} services (the examples, copied as ${names.join(', ')})`];
+  for (const [name, bin] of builds) timeOnce(dockmk('warm-up', bin, ['test', '--progress', 'plain', '--root', dir], env(name))); // builds what is missing
+  const runs = [{ label: 'node -e 0', command: process.execPath, args: ['-e', '0'], options: {} }, ...builds.map(([name, bin]) => dockmk(name, bin, ['test', '--json', '--root', dir], env(name)))];
+  const r = sideBySide(runs);
+  const summary = JSON.parse(r.dockmk.stdout.trim().split('\n').at(-1));
+  lines.push(`no-op dockmk test: ${ms(r.dockmk.ms)} (${summary.upToDate.length} up to date, ${summary.built.length} built), node -e 0: ${ms(r['node -e 0'].ms)}: ${ratio(r.dockmk.ms, r['node -e 0'].ms)} (target ≤ 3×: ${r.dockmk.ms <= 3 * r['node -e 0'].ms ? 'met' : 'NOT met'})` +
+    (BASELINE ? `; baseline ${ms(r.baseline.ms)}: ${ratio(r.baseline.ms, r['node -e 0'].ms)}` : ''));
+  const services = legacyOrder(JSON.parse(timeOnce(dockmk('list', BIN, ['list', '--json', '--root', dir], env('dockmk'))).stdout));
+  const flow = legacyFlow(dir, services);
+  try {
+    const legacyMs = timeLegacy(flow);
+    lines.push(`legacy flow (a cached docker build per service, parents first): ${ms(legacyMs)}: dockmk ${ratio(legacyMs, r.dockmk.ms)} faster`);
+  } finally {
+    flow.cleanup();
+  }
+  return lines;
+}
+
+/** A generated checkout of tiny Dockerfiles, built once untimed: a real no-op of every service. */
+function generatedNoop(work) {
+  if (NOOP_SERVICES < 12) return ['NOT MEASURED: BENCH_NOOP_SERVICES below 12'];
+  const repo = join(work, 'noop');
+  const made = generateRepo(repo, { services: NOOP_SERVICES, roles: 600, playbooks: 50, prefix: 'benchnoop-', tiny: true });
+  tagged.push(...made.services.map((service) => `${service.name}:test`));
+  const env = (name) => ({ DOCKMK_STATE_DIR: join(work, `noop-state-${name}`) });
+  const built = builds.map(([name, bin]) => timeOnce(dockmk('build', bin, ['test', '--jobs', '2', '--progress', 'plain', '--root', repo], env(name))).took);
+  const runs = builds.flatMap(([name, bin]) => [
+    dockmk(`${name} no-op`, bin, ['test', '--json', '--root', repo], env(name)),
+    dockmk(`${name} dry-run`, bin, ['test', '--dry-run', '--json', '--root', repo], env(name)),
+  ]);
+  const r = sideBySide(runs);
+  const summary = JSON.parse(r['dockmk no-op'].stdout.trim().split('\n').at(-1));
+  return [
+    `${made.services.length} services benchnoop-… (scripts/gen-repo.mjs --tiny: FROM debian:bookworm or their parent, a LABEL, a COPY; a .dockerignore keeps the context to docker/build), 600 roles; first build (--jobs 2, untimed): ${ms(built[0])}`,
+    ...builds.map(([name]) => `${name}: no-op test ${ms(r[`${name} no-op`].ms)} (${name === 'dockmk' ? `${summary.upToDate.length} up to date, ${summary.built.length} built; ` : ''}${(r[`${name} no-op`].ms / made.services.length).toFixed(1)} ms a service), its dry run ${ms(r[`${name} dry-run`].ms)}: the engine calls cost ${ms(r[`${name} no-op`].ms - r[`${name} dry-run`].ms)}`),
+  ];
+}
+
+function buildable(work) {
+  if (process.env.BENCH_BUILDABLE === '0') return ['NOT MEASURED: BENCH_BUILDABLE=0'];
+  const repo = join(work, 'buildable');
+  const made = generateBuildable(repo, BUILDABLE);
+  tagged.push(...made.services.map((service) => `${service.name}:test`));
+  const size = checkoutSize(repo);
+  const env = { DOCKMK_STATE_DIR: join(work, 'buildable-state') };
+  const flow = legacyFlow(repo, made.services);
+  try {
+    const cold = timeOnce(dockmk('build', BIN, ['test', '--jobs', '2', '--progress', 'plain', '--root', repo], env));
+    const ours = sideBySide([dockmk('dockmk', BIN, ['test', '--json', '--root', repo], env)]).dockmk;
+    const summary = JSON.parse(ours.stdout.trim().split('\n').at(-1));
+    const legacyMs = timeLegacy(flow);
+    return [
+      `${size.files} files, ${(size.bytes / 2 ** 20).toFixed(1)} MB, the context of every build (no .dockerignore); first build of all (--jobs 2, untimed): ${ms(cold.took)}`,
+      `no-op dockmk test: ${ms(ours.ms)} for ${made.services.length} services (${summary.upToDate.length} up to date); legacy flow, every layer cached: ${ms(legacyMs)}: dockmk ${ratio(legacyMs, ours.ms)} faster`,
+    ];
+  } finally {
+    flow.cleanup();
+  }
+}
+
+function coldExamples(work) {
+  if (process.env.BENCH_COLD === '0') return ['NOT MEASURED: BENCH_COLD=0'];
+  const dir = join(work, 'examples');
+  const env = { DOCKMK_STATE_DIR: join(work, 'examples-cold-state') };
+  const run = timeOnce(dockmk('cold', BIN, ['test', '--no-cache', '--jobs', '2', '--json', '--root', dir], env));
+  const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  const took = new Map(events.filter((e) => e.event === 'step-end' && e.step.startsWith('build ')).map((e) => [e.step.slice(6), e.durationMs]));
+  const services = JSON.parse(timeOnce(dockmk('list', BIN, ['list', '--json', '--root', dir], env)).stdout);
+  const parents = new Map(services.map((service) => [service.name, service.parents]));
+  const finish = new Map();
+  const chain = (name) => {
+    if (!finish.has(name)) finish.set(name, (took.get(name) ?? 0) + Math.max(0, ...(parents.get(name) ?? []).map(chain)));
+    return finish.get(name);
+  };
+  const bound = Math.max(...services.map((service) => chain(service.name)));
+  const serial = [...took.values()].reduce((a, b) => a + b, 0);
+  return [`wall ${ms(run.took)}, the builds one after another ${ms(serial)}, critical path ${ms(bound)}: wall / critical path ${(run.took / bound).toFixed(2)}`];
+}
+
+/**
+ * A cold docker:test of the examples (--no-cache --force) on the classic builder and on BuildKit,
+ * one after the other in one run, with the build time of each service.
+ */
+function builders(work) {
+  if (process.env.BENCH_BUILDERS === '0') return ['NOT MEASURED: BENCH_BUILDERS=0'];
+  const dir = join(work, 'examples');
+  const env = { DOCKMK_STATE_DIR: join(work, 'examples-builders-state') };
+  const runs = ['classic', 'buildkit'].map((builder) => {
+    const run = timeOnce(dockmk(builder, BIN, ['test', '--no-cache', '--force', '--jobs', '2', '--builder', builder, '--json', '--root', dir], env));
+    const ends = run.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((e) => e.event === 'step-end' && e.step.startsWith('build '));
+    return { took: run.took, builds: new Map(ends.map((e) => [e.step.slice(6), e.durationMs])) };
+  });
+  const [classic, buildkit] = runs;
+  return [
+    `wall: classic ${ms(classic.took)}, BuildKit ${ms(buildkit.took)} (BuildKit / classic ${(buildkit.took / classic.took).toFixed(2)})`,
+    ...[...classic.builds.keys()].map((service) => `${service}: classic ${ms(classic.builds.get(service) ?? 0)}, BuildKit ${ms(buildkit.builds.get(service) ?? 0)}`),
+  ];
+}
+
+function section(name, run, work) {
+  console.log(`== ${name}`);
+  try {
+    for (const line of run(work)) console.log(`  ${line}`);
+  } catch (error) {
+    console.log(`  FAILED: ${error.message}`);
+    process.exitCode = 1;
+  }
+  console.log('');
+}
+
+const work = mkdtempSync(join(tmpdir(), 'dockmk-bench-'));
+try {
   const cpu = cpus();
-  console.log(`machine: ${cpu.length} CPUs (nproc ${availableParallelism()}), ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`);
-  console.log(`checkout: ${made.services.length} services, ${made.roles.length} roles, generated in ${ms(performance.now() - started)} (seed 1); ${SAMPLES} samples per figure\n`);
-  const context = { repo, state: join(work, 'state'), changeSets: changeSets(made, work), figures: {}, cli: {} };
-  for (const section of sections) {
-    console.log(`== ${section.name}`);
-    try {
-      for (const line of section.run(context)) console.log(`  ${line}`);
-    } catch (error) {
-      console.log(`  FAILED: ${error.message}`);
-      process.exitCode = 1;
-    }
-    console.log('');
-  }
-  const engine = engineAnswers();
-  if (engine.status !== 0) {
-    console.log('== engine sections: NOT MEASURED, no engine answers (npm run setup starts one)');
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`machine: ${cpu.length} CPUs (nproc ${availableParallelism()}), ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}; load average ${load}`);
+  console.log(`dockmk: ${spawnSync('git', ['-C', root, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout.trim() || root}${BASELINE ? `; baseline: ${BASELINE}` : ''}; ${SAMPLES} samples per figure (median)\n`);
+  if (BASELINE && !existsSync(BASELINE)) throw new Error(`BENCH_BASELINE: no ${BASELINE}`);
+  section('start-up', startUp, work);
+  section('generated checkout (scripts/gen-repo.mjs, seed 1)', largeCheckout, work);
+  const engine = process.env.BENCH_ENGINE === '0' ? null : spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' });
+  if (engine === null || engine.status !== 0) {
+    console.log(`!!! engine sections NOT MEASURED: ${engine === null ? 'BENCH_ENGINE=0' : 'no engine answers (npm run setup starts one)'}`);
   } else {
-    console.log(`engine: Docker ${engine.stdout.trim()}; builds on dockmk's default builder (auto) unless a section says\n`);
-    const state = join(work, 'examples-state');
-    for (const section of engineSections) {
-      console.log(`== ${section.name}`);
-      try {
-        for (const line of section.run({ examplesState: state, work })) console.log(`  ${line}`);
-      } catch (error) {
-        console.log(`  FAILED: ${error.message}`);
-        process.exitCode = 1;
-      }
-      console.log('');
-    }
+    console.log(`engine: Docker ${engine.stdout.trim()}; builds on dockmk's default builder (auto: BuildKit here) unless a section says\n`);
+    section('no-op docker:test of the example services', examplesNoop, work);
+    section('real no-op docker:test of a generated checkout of tiny images', generatedNoop, work);
+    section(`no-op docker:test vs the legacy flow on a checkout that builds (${BUILDABLE.services} services FROM ${BUILDABLE_BASE}, ${BUILDABLE.roles} roles, ${BUILDABLE.payloadMb} MB of role files)`, buildable, work);
+    section('cold docker:test of the example services, --jobs 2 --no-cache, vs the critical path', coldExamples, work);
+    section('cold docker:test of the example services, --jobs 2 --no-cache, classic builder vs BuildKit', builders, work);
   }
+  console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 } finally {
+  removeImages(tagged);
   rmSync(work, { recursive: true, force: true });
 }

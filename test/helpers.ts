@@ -18,8 +18,11 @@ export function fixturePath(name: string): string {
   return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 }
 
+/** dockmk's state (its parse caches) for tests that run it on fixtures, so that nothing is written into them. */
+export const STATE_DIR = mkdtempSync(join(tmpdir(), 'dockmk-test-state-'));
+
 export async function loadCheckout(root: string, flags: ConfigOverrides = {}): Promise<{ config: Config; checkout: Checkout }> {
-  const config = loadConfig({ ...flags, root }, { HOME: '/nonexistent' }, root);
+  const config = loadConfig({ ...flags, root }, { HOME: '/nonexistent', DOCKMK_STATE_DIR: STATE_DIR }, root);
   return { config, checkout: await loadSession(config) };
 }
 

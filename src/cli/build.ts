@@ -43,7 +43,7 @@ export async function planCommand(command: BuildCommand, args: BuildArgs, io: Io
   const { config, checkout } = await openSession(args, io);
   // git answers while the checkout is hashed.
   const reading = import('../discover/revision.js').then(({ readRevision }) => readRevision(config.root, io.env, config.publish.defaultBranch));
-  const { listing, inputs } = await readInputs(config, checkout, (message) => io.stderr.write(`warning: ${message}\n`));
+  const { listing, inputs } = await readInputs(config, checkout, io);
   const revision = await reading;
   if (args.stage && command !== 'push') throw new ConfigError(`--stage is an option of push, not of ${command}`, { hint: 'stage with `dockmk push --stage`, then `dockmk promote`' });
   const tags = command !== 'push' ? undefined : args.stage ? stageTags(config, revision) : publishTags(config, revision);

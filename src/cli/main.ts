@@ -6,6 +6,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DockmkError, ExitCode, UsageError } from '../errors.js';
 import type { Io } from './session.js';
+import { sourceMappedStack } from './stack.js';
 
 /** What a command module gives (cli/<command>.ts): its options, and what it does. */
 interface CommandImplementation {
@@ -100,6 +101,11 @@ const COMMANDS: readonly CommandEntry[] = [
   },
 ];
 
+/** The yargs internals that cache a command's help text. */
+interface HelpCache {
+  getInternalMethods(): { getUsageInstance(): { cacheHelpMessage: () => void } };
+}
+
 /** A yargs command whose module is imported when yargs first needs its options (it runs, or its --help). */
 function lazyCommand(entry: CommandEntry, io: Io) {
   let loaded: Promise<CommandImplementation> | undefined;
@@ -115,7 +121,12 @@ function lazyCommand(entry: CommandEntry, io: Io) {
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   let exitCode: number = 0;
   try {
-    await yargs([...argv])
+    const parser = yargs([...argv]);
+    // yargs renders the help text of a command each time it runs it, in case it is asked for
+    // later; dockmk never prints it after a command started, and that rendering (cliui and
+    // string-width) was the largest single cost of a start.
+    (parser as unknown as HelpCache).getInternalMethods().getUsageInstance().cacheHelpMessage = () => {};
+    await parser
       .scriptName('dockmk')
       .usage('$0 <command> [services..] [options]\n\nBuild, test and publish the Docker images of a configuration checkout.')
       .command(COMMANDS.map((entry) => lazyCommand(entry, io)))
@@ -149,7 +160,8 @@ function report(error: unknown, io: Io): number {
     io.stderr.write(`dockmk: ${error.message}${error.hint ? ` — ${error.hint}` : ''}\n`);
     return error.exitCode;
   }
-  io.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+  const stack = (error as Error)?.stack;
+  io.stderr.write(`${stack ? sourceMappedStack(stack) : String(error)}\n`);
   io.stderr.write('dockmk: internal error — this is a bug in dockmk; please report it with the command you ran and the lines above\n');
   return ExitCode.internal;
 }

@@ -54,7 +54,7 @@ export function matrixCommand(io: Io) {
 async function withoutStored(weights: ReadonlyMap<string, Weight>, args: MatrixArgs, session: Session, io: Io): Promise<ReadonlyMap<string, Weight>> {
   if (weights.size === 0) return weights;
   const { config, checkout } = session;
-  const { inputs } = await readInputs(config, checkout);
+  const { inputs } = await readInputs(config, checkout, io);
   const options = { ...planOptions(config), ...flavorPlanOptions(args, io), inputs };
   let plan = planBuild(checkout, 'push', [...weights.keys()], options);
   if (config.pull === 'always') {

@@ -5,13 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config/config.js';
-import { discoverAnsible, readLegacyConfig, type AnsibleDirs } from '../discover/ansible.js';
+import { readLegacyConfig, type AnsibleDirs } from '../discover/ansible.js';
 import { changedInRange, changedSince, parsePathList, type ChangedPath } from '../discover/git.js';
 import { readBuildDurations } from '../discover/history.js';
 import { UsageError } from '../errors.js';
 import { indexCopySources } from '../model/copy-sources.js';
 import { ansibleDirs, parseLegacyConfig, type LegacyConfig } from '../model/legacy-config.js';
-import { buildRoleGraph } from '../model/roles.js';
 import { playOwners } from '../model/service-plays.js';
 import { changedRoles, descendants, findAffected, type Affected } from '../plan/affected.js';
 import { planBuild, type BuildCommand, type PlanOptions } from '../plan/plan.js';
@@ -20,6 +19,7 @@ import { balanceShards, parseShard, weighServices, type Weight } from '../plan/s
 import { PLAN_VERSION, type BuildPlan } from '../plan/types.js';
 import { formatWarnings } from '../report/text.js';
 import type { SelectionArgs } from './options.js';
+import { ansibleFiles, cachedFiles, readRoleGraph } from './read.js';
 import type { Io, Session } from './session.js';
 
 export interface ChangeSet {
@@ -38,8 +38,10 @@ export interface AnsibleSetup {
 type WithStdin = Io & { readonly stdin?: AsyncIterable<string | Uint8Array> };
 
 export function ansibleSetup(config: Config): AnsibleSetup {
-  const source = readLegacyConfig(config.root);
-  const legacy = source === null ? null : parseLegacyConfig(source);
+  const files = cachedFiles(config, 'legacy');
+  const source = readLegacyConfig(files);
+  const legacy = source === null ? null : parseLegacyConfig(source, files.cache.memos<LegacyConfig>());
+  files.cache.save(); // a cache that cannot be written only costs the next run a parse
   return { legacy, dirs: ansibleDirs(config.paths, legacy) };
 }
 
@@ -69,7 +71,7 @@ async function readStdin(io: WithStdin): Promise<string> {
 export function computeAffected(session: Session, setup: AnsibleSetup, changes: readonly ChangedPath[], withChildren: boolean): Affected {
   const { config, checkout } = session;
   const roles = changedRoles(changes, setup.dirs);
-  const raw = discoverAnsible(config.root, setup.dirs, { roles: roles.length > 0 });
+  const { raw, graph } = readRoleGraph(ansibleFiles(config), setup.dirs, { roles: roles.length > 0, around: roles, io: session.io });
   const existing = new Set([...raw.dockerPlays, ...raw.playbooks].map((file) => file.path));
   return findAffected({
     checkout,
@@ -78,7 +80,7 @@ export function computeAffected(session: Session, setup: AnsibleSetup, changes: 
     dirs: setup.dirs,
     owners: playOwners(checkout, setup.dirs, existing),
     copies: indexCopySources(checkout),
-    roles: roles.length > 0 ? buildRoleGraph(raw, { around: roles }) : null,
+    roles: graph,
     withChildren,
   });
 }

@@ -4,16 +4,16 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import { loadConfig, type BuilderSetting, type Config } from '../config/config.js';
 import { discoverCheckout } from '../discover/checkout.js';
 import { listContext, type ContextListing } from '../discover/context.js';
-import { discoverAnsible } from '../discover/ansible.js';
 import { digestContext } from '../discover/digests.js';
-import { buildRoleGraph, type RoleGraph } from '../model/roles.js';
+import type { RoleGraph } from '../model/roles.js';
 import { playOwners, rolesRun, type PlayOwners } from '../model/service-plays.js';
-import { buildCheckout, type Checkout } from '../model/checkout.js';
+import { buildCheckout, type Checkout, type DockerfileMemo } from '../model/checkout.js';
 import type { Engine } from '../execute/engine.js';
 import type { InputSources } from '../plan/inputs.js';
 import type { PlanOptions } from '../plan/plan.js';
 import { formatWarnings, type Output } from '../report/text.js';
 import { configOverrides, type GlobalArgs } from './options.js';
+import { ansibleFiles, cachedFiles, readRoleGraph, saveCaches } from './read.js';
 import { ansibleSetup } from './selection.js';
 
 /** The process's surroundings, injected so tests can run commands in-process. */
@@ -29,24 +29,30 @@ export interface Io {
 export interface Session {
   readonly config: Config;
   readonly checkout: Checkout;
+  /** Where warnings go that are no command's output (a parse cache that could not be written). */
+  readonly io?: Pick<Io, 'stderr'>;
 }
 
 export async function openSession(args: GlobalArgs, io: Io): Promise<Session> {
   const config = loadConfig(configOverrides(args), io.env, io.cwd);
-  const checkout = await loadCheckout(config);
+  const checkout = await loadCheckout(config, io);
   if (checkout.warnings.length > 0) io.stderr.write(formatWarnings(checkout.warnings));
-  return { config, checkout };
+  return { config, checkout, io };
 }
 
-/** discover → model for the configured checkout. */
-export async function loadCheckout(config: Config): Promise<Checkout> {
-  return buildCheckout(await discoverCheckout(config), {
+/** discover → model for the configured checkout, through its parse cache. */
+export async function loadCheckout(config: Config, io?: Pick<Io, 'stderr'>): Promise<Checkout> {
+  const files = cachedFiles(config, 'checkout');
+  const checkout = buildCheckout(await discoverCheckout(config, files), {
     namespace: config.namespace,
     fromNamespace: config.fromNamespace,
     registry: config.registry,
     buildArgs: config.buildArgs,
     playsDir: config.paths.plays,
+    memo: files.cache.memos<DockerfileMemo>(),
   });
+  saveCaches(io, files);
+  return checkout;
 }
 
 export function planOptions(config: Config): PlanOptions {
@@ -62,27 +68,32 @@ export function planOptions(config: Config): PlanOptions {
   };
 }
 
-/** The build context and the digest of each of its files, for input hashes; `warn` hears of a digest cache that could not be written. */
-export async function readInputs(config: Config, checkout: Checkout, warn?: (message: string) => void): Promise<{ listing: ContextListing; inputs: InputSources }> {
+/** The build context and the digest of each of its files, for input hashes; `io` hears of a digest cache that could not be written. */
+export async function readInputs(config: Config, checkout: Checkout, io?: Pick<Io, 'stderr'>): Promise<{ listing: ContextListing; inputs: InputSources }> {
   const listing = await listContext(config.root, ownState(config));
+  const warn = io === undefined ? undefined : (message: string): void => void io.stderr.write(`warning: ${message}\n`);
   const files = await digestContext(listing, join(config.stateDir, 'cache', 'digests.json'), warn);
-  return { listing, inputs: { files, layout: config.paths, roles: rolesOfServices(config, checkout, listing) } };
+  return { listing, inputs: { files, layout: config.paths, roles: rolesOfServices(config, checkout, listing, io) } };
 }
 
 /**
  * The roles each service's play runs (its role closure), so that a role no play of a service
  * uses is not an input of that service.
  */
-function rolesOfServices(config: Config, checkout: Checkout, listing: ContextListing): (service: string) => ReadonlySet<string> | null {
-  const { graph, owners } = ansibleModel(config, checkout, listing);
+function rolesOfServices(config: Config, checkout: Checkout, listing: ContextListing, io?: Pick<Io, 'stderr'>): (service: string) => ReadonlySet<string> | null {
+  const { graph, owners } = ansibleModel(config, checkout, listing, io);
   return rolesRun(graph, owners);
 }
 
-/** The role graph and the plays each service runs, read from the files the context holds. */
-export function ansibleModel(config: Config, checkout: Checkout, listing: ContextListing): { graph: RoleGraph; owners: PlayOwners } {
+/**
+ * The role graph and the plays each service runs, read from the files the context holds: the
+ * listing serves as the walk of the roles and plays (one walk of the checkout, not two).
+ */
+export function ansibleModel(config: Config, checkout: Checkout, listing: ContextListing, io?: Pick<Io, 'stderr'>): { graph: RoleGraph; owners: PlayOwners } {
   const { dirs } = ansibleSetup(config);
   const existing = new Set(listing.entries.map((entry) => entry.path));
-  return { graph: buildRoleGraph(discoverAnsible(config.root, dirs)), owners: playOwners(checkout, dirs, existing) };
+  const { graph } = readRoleGraph(ansibleFiles(config, listing), dirs, { io });
+  return { graph: graph as RoleGraph, owners: playOwners(checkout, dirs, existing) };
 }
 
 /** dockmk's state directory, relative to the checkout, when it lies inside it. */

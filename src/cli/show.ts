@@ -22,7 +22,7 @@ export function showCommand(io: Io) {
       const { flavor, overrides: layers } = flavorPlanOptions(args, io);
       const { config, checkout } = await openSession(args, io);
       const names = selectServices(checkout, args.services ?? [], config.paths.build);
-      const { graph, owners } = ansibleModel(config, checkout, await listContext(config.root, ownState(config)));
+      const { graph, owners } = ansibleModel(config, checkout, await listContext(config.root, ownState(config)), io);
       const plays = playsOfService(owners);
       const roles = rolesRun(graph, owners);
       const details = names.map((name) => {

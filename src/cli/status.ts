@@ -53,8 +53,7 @@ export function statusCommand(io: Io) {
       if (pageDir !== null) checkPageDir(pageDir, '--html');
       const { config, checkout } = await openSession(args, io);
       const wanted = new Set(selectServices(checkout, args.services ?? [], config.paths.build));
-      const { listing, inputs } = await readInputs(config, checkout, (message) => io.stderr.write(`warning: ${message}
-`));
+      const { listing, inputs } = await readInputs(config, checkout, io);
       const plan = planBuild(checkout, args.for, [...wanted], { ...planOptions(config), inputs, pull: 'never' });
       const engine = await openEngine(args.engine, io);
       await engine.ping(io.signal);

@@ -2,11 +2,14 @@
 // Dockerfile and overrides, and the docker plays that exist. Raw text only; no parsing.
 // Synchronous on purpose: thousands of small reads are several times faster than through
 // the promise API's thread pool (measured by `npm run bench` on a 2,000-service checkout).
+// Through the parse cache (files.ts, parse-cache.ts), a file unchanged since the last run is
+// not read again.
 
-import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import type { Config } from '../config/config.js';
 import { DiscoveryError } from '../errors.js';
+import { diskFiles, type CheckoutFiles } from './files.js';
+import { ParseCache } from './parse-cache.js';
 
 export interface SourceFile {
   /** Path relative to the checkout root, with forward slashes. */
@@ -29,57 +32,36 @@ export interface RawCheckout {
   readonly plays: readonly string[];
 }
 
-export async function discoverCheckout(config: Config): Promise<RawCheckout> {
+/** `files`: where to read (default: the disk under config.root, uncached). */
+export async function discoverCheckout(config: Config, files: CheckoutFiles = diskFiles(config.root, new ParseCache(null, config.root))): Promise<RawCheckout> {
   const { root, paths } = config;
-  const buildDir = join(root, paths.build);
-  if (!isDirectory(buildDir)) {
+  if (files.stat(paths.build)?.kind !== 'directory') {
     throw new DiscoveryError(paths.build, undefined, `no such directory in ${root}`, {
       hint: 'run dockmk from the root of a checkout laid out like the configuration repository, or pass --root <dir>',
     });
   }
-  const services = list(buildDir)
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort()
-    .map((name): RawService => {
-      const dir = posix.join(paths.build, name);
+  const build = posix.join(paths.build, '.');
+  const prefix = build === '.' ? '' : `${build}/`;
+  const services = files
+    .list(paths.build)
+    .filter((entry) => entry.kind === 'directory')
+    .map((entry): RawService => {
+      const dir = `${prefix}${entry.name}`;
       return {
-        name,
-        dockerfile: readOptional(root, posix.join(dir, 'Dockerfile')),
-        overrides: readOptional(root, posix.join(dir, 'ansible_overrides.yml')),
+        name: entry.name,
+        dockerfile: readOptional(files, `${dir}/Dockerfile`),
+        overrides: readOptional(files, `${dir}/ansible_overrides.yml`),
       };
     });
-  const plays = list(join(root, paths.plays))
-    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
-    .map((entry) => posix.join(paths.plays, entry.name))
-    .sort();
+  const plays = files
+    .list(paths.plays)
+    .filter((entry) => entry.kind === 'file' && /\.ya?ml$/.test(entry.name))
+    .map((entry) => posix.join(paths.plays, entry.name));
   return { root, services, plays };
 }
 
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function list(dir: string): Dirent[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-}
-
-function readOptional(root: string, path: string): SourceFile | null {
-  try {
-    return { path, text: readFileSync(join(root, path), 'utf8') };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    if (code === 'EISDIR') throw new DiscoveryError(path, undefined, 'is a directory, not a file');
-    throw error;
-  }
+function readOptional(files: CheckoutFiles, path: string): SourceFile | null {
+  const found = files.read(path);
+  if (found?.kind === 'directory') throw new DiscoveryError(path, undefined, 'is a directory, not a file');
+  return typeof found?.text === 'string' ? { path, text: found.text } : null;
 }

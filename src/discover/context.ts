@@ -22,6 +22,8 @@ export interface ContextEntry {
   readonly mode: number;
   readonly size: number;
   readonly mtimeMs: number;
+  /** The inode, so the parse cache (parse-cache.ts) can key files by it without a stat of its own. */
+  readonly ino?: number;
   readonly linkname?: string;
 }
 
@@ -119,8 +121,8 @@ function readDockerignore(root: string): string | null {
   }
 }
 
-function entry(path: string, type: ContextEntry['type'], stat: { mode: number; size: number; mtimeMs: number }): ContextEntry {
-  return { path, type, mode: stat.mode & 0o7777, size: type === 'file' ? stat.size : 0, mtimeMs: stat.mtimeMs };
+function entry(path: string, type: ContextEntry['type'], stat: { mode: number; size: number; mtimeMs: number; ino: number }): ContextEntry {
+  return { path, type, mode: stat.mode & 0o7777, size: type === 'file' ? stat.size : 0, mtimeMs: stat.mtimeMs, ino: stat.ino };
 }
 
 /** The .dockerignore lines as Docker reads them: trimmed, comments dropped, paths cleaned. */

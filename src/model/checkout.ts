@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import type { RawCheckout, SourceFile } from '../discover/checkout.js';
 import { externalBases, parseDockerfile, type BaseImage, type Dockerfile } from './dockerfile.js';
 import { isPathComponent, type ImageRef } from './image-ref.js';
+import type { ParseMemo } from './memo.js';
 
 export interface Service {
   readonly name: string;
@@ -47,6 +48,17 @@ export interface ModelOptions {
   readonly registry: string | null;
   readonly buildArgs: Readonly<Record<string, string>>;
   readonly playsDir: string;
+  /** Dockerfiles parsed in earlier runs (it is told what this one parses). */
+  readonly memo?: ParseMemo<DockerfileMemo>;
+}
+
+/**
+ * A parsed Dockerfile as the parse cache keeps it: without its text (the cache has that), and
+ * with the --build-arg value each of its global ARGs had (null: none), which the parse depends on.
+ */
+export interface DockerfileMemo {
+  readonly buildArgs: Readonly<Record<string, string | null>>;
+  readonly dockerfile: Omit<Dockerfile, 'text'>;
 }
 
 export function buildCheckout(raw: RawCheckout, options: ModelOptions): Checkout {
@@ -64,7 +76,7 @@ export function buildCheckout(raw: RawCheckout, options: ModelOptions): Checkout
       notServices.set(service.name, 'its name is not a valid image name (lowercase letters, digits, ".", "_", "-")');
       continue;
     }
-    const dockerfile = parseDockerfile(service.dockerfile.path, service.dockerfile.text, options.buildArgs);
+    const dockerfile = parseMemoized(service.dockerfile, options);
     parsed.push({ name: service.name, dockerfile, overrides: service.overrides });
   }
   const names = new Set(parsed.map((service) => service.name));
@@ -83,6 +95,23 @@ export function buildCheckout(raw: RawCheckout, options: ModelOptions): Checkout
     });
   }
   return { root: raw.root, services, notServices, warnings };
+}
+
+/** parseDockerfile, or what it gave in an earlier run for the same text and the same ARG values. */
+function parseMemoized(source: SourceFile, options: ModelOptions): Dockerfile {
+  const { buildArgs, memo } = options;
+  const given = (name: string): string | null => (Object.hasOwn(buildArgs, name) ? (buildArgs[name] as string) : null);
+  const known = memo?.get(source.path);
+  if (known !== undefined && Object.entries(known.buildArgs).every(([name, value]) => given(name) === value)) {
+    const { path, ...rest } = known.dockerfile;
+    return { path, text: source.text, ...rest };
+  }
+  const dockerfile = parseDockerfile(source.path, source.text, buildArgs);
+  if (memo !== undefined) {
+    const { text: _text, ...rest } = dockerfile;
+    memo.set(source.path, { buildArgs: Object.fromEntries(dockerfile.args.map((arg) => [arg.name, given(arg.name)])), dockerfile: rest });
+  }
+  return dockerfile;
 }
 
 /** The service a base names when it is `<namespace>/<svc>` (on Docker Hub or the configured registry). */

@@ -8,6 +8,7 @@ import type { AnsibleDirs } from '../discover/ansible.js';
 import type { SourceFile } from '../discover/checkout.js';
 import { DiscoveryError } from '../errors.js';
 import { isMapping, loadAnsibleYaml } from './ansible-yaml.js';
+import type { ParseMemo } from './memo.js';
 
 export interface LegacyConfig {
   readonly path: string;
@@ -19,7 +20,16 @@ export interface LegacyConfig {
   readonly weights: Readonly<Record<string, number>>;
 }
 
-export function parseLegacyConfig(source: SourceFile): LegacyConfig {
+/** `memo`: what it gave in an earlier run (the generated bench checkout's holds 1,600 weights). */
+export function parseLegacyConfig(source: SourceFile, memo?: ParseMemo<LegacyConfig>): LegacyConfig {
+  const known = memo?.get(source.path);
+  if (known !== undefined) return known;
+  const parsed = parseText(source);
+  memo?.set(source.path, parsed);
+  return parsed;
+}
+
+function parseText(source: SourceFile): LegacyConfig {
   const yaml = loadAnsibleYaml(source);
   const value = yaml.value ?? {};
   if (!isMapping(value)) throw new DiscoveryError(source.path, 1, 'expected a mapping (roles_paths:, docker_plays_paths:, weights:, ...)');

@@ -9,6 +9,7 @@
 import type { RawAnsible, RawRole } from '../discover/ansible.js';
 import type { SourceFile } from '../discover/checkout.js';
 import type { Warning } from './checkout.js';
+import type { ParseMemo } from './memo.js';
 import { reachable } from './reach.js';
 import { mayIncludeRoles, metaReferences, playReferences, taskReferences, type FileReferences, type RoleReference } from './role-refs.js';
 
@@ -70,6 +71,8 @@ export interface RoleGraphOptions {
    * exact; other roles' own dependencies may be left unparsed (and their YAML unchecked).
    */
   readonly around?: Iterable<string>;
+  /** What each file gave when parsed in an earlier run (it is told what this one parses). */
+  readonly memo?: ParseMemo<FileReferences>;
 }
 
 /** Past this many roles in the closure, parsing everything is cheaper than picking files. */
@@ -93,7 +96,8 @@ export function buildRoleGraph(raw: RawAnsible, options: RoleGraphOptions = {}):
   for (const [files, kind] of [[raw.dockerPlays, 'docker'], [raw.playbooks, 'playbook']] as const) {
     for (const source of files) if (!seenPlays.has(source.path) && seenPlays.add(source.path)) units.push({ source, owner: null, kind });
   }
-  const parsed = options.around === undefined ? units.map(parseUnit) : parseAround(units, options.around);
+  const parse = memoized(options.memo);
+  const parsed = options.around === undefined ? units.map(parse) : parseAround(units, options.around, parse);
   const warnings: Warning[] = [];
   const dependencies = new Map<string, RoleReference[]>();
   const playFiles = new Map<string, PlayFile>();
@@ -115,11 +119,23 @@ function parseUnit(unit: Unit): FileReferences {
   return unit.kind === 'meta' ? metaReferences(unit.source) : unit.kind === 'tasks' ? taskReferences(unit.source) : playReferences(unit.source);
 }
 
+/** parseUnit through the memo: a file parsed in an earlier run, and unchanged since, is not parsed again. */
+function memoized(memo: ParseMemo<FileReferences> | undefined): (unit: Unit) => FileReferences {
+  if (memo === undefined) return parseUnit;
+  return (unit) => {
+    const known = memo.get(unit.source.path);
+    if (known !== undefined) return known;
+    const references = parseUnit(unit);
+    memo.set(unit.source.path, references);
+    return references;
+  };
+}
+
 /**
  * Breadth-first over the roles that pull `around` in, parsing only the files whose text names a
  * role of the closure (a reference names its role literally, or through a path ending in it).
  */
-function parseAround(units: readonly Unit[], around: Iterable<string>): (FileReferences | undefined)[] {
+function parseAround(units: readonly Unit[], around: Iterable<string>, parse: (unit: Unit) => FileReferences): (FileReferences | undefined)[] {
   const parsed: (FileReferences | undefined)[] = units.map(() => undefined);
   const pending = new Set(units.keys());
   const mentions = new Map<string, string[]>(); // role → owners of parsed files that name it
@@ -130,7 +146,7 @@ function parseAround(units: readonly Unit[], around: Iterable<string>): (FileRef
     for (const j of seen.size > AROUND_LIMIT ? [...pending] : [...pending].filter((k) => units[k]?.source.text.includes(name))) {
       const unit = units[j] as Unit;
       pending.delete(j);
-      const result = parseUnit(unit);
+      const result = parse(unit);
       parsed[j] = result;
       if (unit.owner === null) continue;
       for (const reference of result.references) {
@@ -182,16 +198,23 @@ function findCycles(roles: ReadonlyMap<string, Role>): RoleCycle[] {
   const onStack = new Set<string>();
   const stack: string[] = [];
   const cycles: RoleCycle[] = [];
-  const next = (name: string): string[] => (roles.get(name)?.dependencies ?? []).map((ref) => ref.role).filter((role) => roles.has(role));
+  const adjacent = new Map<string, string[]>();
+  for (const [name, role] of roles) {
+    const targets = role.dependencies.map((ref) => ref.role).filter((target) => roles.has(target));
+    if (targets.length > 0) adjacent.set(name, targets);
+  }
+  const next = (name: string): readonly string[] => adjacent.get(name) ?? [];
   const work: { name: string; edges: string[] }[] = [];
   const visit = (name: string): void => {
     index.set(name, index.size);
     low.set(name, index.size - 1);
     stack.push(name);
     onStack.add(name);
-    work.push({ name, edges: next(name) });
+    work.push({ name, edges: [...next(name)] });
   };
-  for (const start of [...roles.keys()].sort()) {
+  // A role that pulls nothing in is on no cycle: only the others start a search (most roles,
+  // when the graph was built `around` a few).
+  for (const start of [...adjacent.keys()].sort()) {
     if (index.has(start)) continue;
     visit(start);
     while (work.length > 0) {

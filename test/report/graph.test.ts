@@ -7,7 +7,7 @@ import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/session.js';
 import { buildRoleGraph } from '../../src/model/roles.js';
 import { renderGraph, roleGraph, serviceGraph, type Graph } from '../../src/report/graph.js';
-import { fixturePath, loadCheckout, REPO_ROOT, test } from '../helpers.js';
+import { fixturePath, loadCheckout, REPO_ROOT, STATE_DIR, test } from '../helpers.js';
 
 const LEGACY = fixturePath('legacy-config');
 
@@ -103,7 +103,7 @@ test("README's Graph section is what `dockmk graph --format mermaid` prints for 
   const io: Io = {
     stdout: { write: (chunk: string) => ((stdout += chunk), true) },
     stderr: { write: () => true },
-    env: { HOME: '/nonexistent' },
+    env: { HOME: '/nonexistent', DOCKMK_STATE_DIR: STATE_DIR },
     cwd: REPO_ROOT,
     signal: new AbortController().signal,
     now: () => 0,
