@@ -18,7 +18,8 @@ import { chooseBuilder, engineFactsFrom, type BuilderChoice, type EngineFacts } 
 import { buildkitBuild, type BuildkitTransport } from './buildkit-build.js';
 import { DEFAULT_SOCKET, modemOptions } from './docker-address.js';
 import { classicBuild } from './docker-classic.js';
-import { describe, engineMessage, follow, interrupted, parseJson, statusOf } from './docker-stream.js';
+import { engineMessage, follow, interrupted, parseJson, statusOf } from './docker-stream.js';
+import { notAnEngine, tooOld, unreachable } from './engine-faults.js';
 import type { BuildRequest, CallOptions, Engine, ImageInfo, ListedImage, RegistryAuth } from './engine.js';
 import { digestFromStatus, insecureRegistries, isPlainHttpRegistry, podmanAuthAddress, qualifiedName, qualifiedRepository } from './podman.js';
 
@@ -83,8 +84,9 @@ class DockerEngine implements Engine {
   }
 
   async ping(signal: AbortSignal): Promise<void> {
+    let body: unknown;
     try {
-      await this.get(
+      body = await this.get(
         '/_ping',
         signal,
         (docker) => (docker.ping as (options: { abortSignal: AbortSignal }) => Promise<unknown>)({ abortSignal: signal }),
@@ -92,10 +94,16 @@ class DockerEngine implements Engine {
       );
     } catch (error) {
       if (signal.aborted) throw interrupted();
-      throw new EngineError(`no Docker engine answers at ${this.address} (${describe(error)})`, {
-        hint: 'start one (as root: `npm run setup`), or point DOCKER_HOST or --engine at a running engine',
-      });
+      throw notAnEngine(this.address, error) ?? unreachable(null, this.address, this.options.socketPath, error);
     }
+    const stranger = notAnEngine(this.address, null, body);
+    if (stranger !== null) throw stranger;
+    // Every engine since API 1.25 says its version in a header of the ping; an older one only in /version.
+    const header = this.pingHeaders?.['api-version'];
+    if (typeof header === 'string' && tooOld(this.address, header, '') === null) return;
+    const facts = await this.engineFacts(signal);
+    const old = tooOld(this.address, facts.apiVersion, facts.name);
+    if (old !== null) throw old;
   }
 
   /** What the engine is (product, API, builder), asked once: `GET /version` and the headers of `/_ping`. */
@@ -300,11 +308,7 @@ class DockerEngine implements Engine {
 
   private failure(what: string, error: unknown): EngineError {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES') {
-      return new EngineError(`${what}: the engine at ${this.address} is unreachable (${describe(error)})`, {
-        hint: 'start one (as root: `npm run setup`), or point DOCKER_HOST or --engine at a running engine',
-      });
-    }
+    if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'EPERM') return unreachable(what, this.address, this.options.socketPath, error);
     return new EngineError(`${what}: ${engineMessage(error)}`);
   }
 }
