@@ -19,7 +19,7 @@ import { buildkitBuild, type BuildkitTransport } from './buildkit-build.js';
 import { DEFAULT_SOCKET, modemOptions } from './docker-address.js';
 import { classicBuild } from './docker-classic.js';
 import { engineMessage, follow, interrupted, parseJson, statusOf } from './docker-stream.js';
-import { notAnEngine, tooOld, unreachable } from './engine-faults.js';
+import { garbled, isObject, notAnEngine, tooOld, unreachable } from './engine-faults.js';
 import type { BuildRequest, CallOptions, Engine, ImageInfo, ListedImage, RegistryAuth } from './engine.js';
 import { digestFromStatus, insecureRegistries, isPlainHttpRegistry, podmanAuthAddress, qualifiedName, qualifiedRepository } from './podman.js';
 
@@ -111,6 +111,7 @@ class DockerEngine implements Engine {
     this.facts ??= (async () => {
       if (this.pingHeaders === null) await this.ping(signal);
       const version = await this.get('/version', signal, (docker) => docker.version());
+      if (!isObject(version)) throw garbled(this.address, '/version', version);
       return engineFactsFrom(version, this.pingHeaders ?? {});
     })().catch((error: unknown) => {
       this.facts = null;
@@ -139,6 +140,7 @@ class DockerEngine implements Engine {
     try {
       const name = await this.nameOf(ref);
       const info = (await this.get(`/images/${name}/json`, undefined, (docker) => docker.getImage(name).inspect())) as Docker.ImageInspectInfo;
+      if (!isObject(info) || typeof info.Id !== 'string') throw garbled(this.address, `/images/${name}/json`, info);
       return { id: info.Id, labels: info.Config?.Labels ?? {} };
     } catch (error) {
       if (statusOf(error) === 404) return null;
@@ -149,6 +151,7 @@ class DockerEngine implements Engine {
   async listImages(): Promise<ListedImage[]> {
     try {
       const list = (await this.get('/images/json', undefined, (docker) => docker.listImages())) as Docker.ImageInfo[];
+      if (!Array.isArray(list) || !list.every((image) => isObject(image) && typeof image.Id === 'string')) throw garbled(this.address, '/images/json', list);
       return list.map((image) => ({
         id: image.Id,
         labels: image.Labels ?? {},
@@ -309,7 +312,8 @@ class DockerEngine implements Engine {
   private failure(what: string, error: unknown): EngineError {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'EPERM') return unreachable(what, this.address, this.options.socketPath, error);
+    // dockmk's own finding (an answer of the wrong shape): keep its hint.
+    if (error instanceof EngineError) return new EngineError(`${what}: ${error.message}`, { hint: error.hint });
     return new EngineError(`${what}: ${engineMessage(error)}`);
   }
 }
-

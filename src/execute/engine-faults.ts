@@ -53,12 +53,24 @@ export function notAnEngine(address: string, error: unknown, body?: unknown): En
   });
 }
 
+/** A 2xx answer that is not the JSON the Engine API gives for `path`: a broken engine, or not an engine. */
+export function garbled(address: string, path: string, body: unknown): EngineError {
+  const text = bodyText(body);
+  return new EngineError(`the engine at ${address} answered GET ${path} with something that is not the Engine API's JSON (${text === '' ? 'nothing' : `"${clip(text)}"`})`, {
+    hint: 'is DOCKER_HOST (or --engine) the address of a Docker engine, and is it well? restart it (as root: `npm run setup`), then run the command again',
+  });
+}
+
 /** An engine whose API is older than dockmk's calls need, named by its version. */
 export function tooOld(address: string, apiVersion: string, name: string): EngineError | null {
   if (compareVersions(apiVersion, MIN_API_VERSION) >= 0) return null;
   return new EngineError(`the engine at ${address} (${name}) speaks Engine API ${apiVersion}, and dockmk needs ${MIN_API_VERSION} (Docker 1.13) or later; nothing was built`, {
     hint: `upgrade the engine, or ${POINT_ELSEWHERE.replace('the engine', 'a newer engine')}`,
   });
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** "1.9" < "1.24" < "1.25": numeric, part by part; an unreadable version counts as 0. */
