@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as assert from 'uvu/assert';
 import { REPO_ROOT } from '../helpers.js';
-import { cleanEnv, docker, dockerConfig, dockmk, imageId, ok, summaryOf, test } from './helpers.js';
+import { cleanEnv, docker, dockerConfig, dockmk, eventually, imageId, ok, processesWith, summaryOf, test } from './helpers.js';
 import { startRegistry, type OwnRegistry } from './registry.js';
 
 const ID = `${process.pid}`;
@@ -69,6 +69,11 @@ function history(stateDir: string): { service: string; status: string; reason?: 
 }
 
 /** The engine removes a cancelled build's container; wait for it (up to 30 s), then say what is left. */
+/** A build's output line that is `marker`, as the classic builder prints it or BuildKit ("#5 marker"). */
+function said(marker: string): (line: string) => boolean {
+  return (line) => line.includes(`"line":"${marker}"`) || new RegExp(`"line":"#\\d+ ${marker}"`).test(line);
+}
+
 async function containersOf(marker: string): Promise<string[]> {
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -92,7 +97,7 @@ for (const [how, signals, code] of [
     const before = await imageId(`${name}:test`);
     try {
       const run = start(['test', name, '--root', root, '--progress', 'json'], { DOCKMK_STATE_DIR: stateDir });
-      await run.until((line) => line.includes(`"line":"${marker}"`));
+      await run.until(said(marker));
       for (const signal of signals) {
         run.child.kill(signal);
         if (signals.length > 1) await new Promise((resolve) => setTimeout(resolve, 200));
@@ -100,6 +105,12 @@ for (const [how, signals, code] of [
       assert.is(await run.exited, code, run.stderr());
       assert.is(await imageId(`${name}:test`), before, 'the tag points where it pointed before the run');
       assert.equal(await containersOf(marker), [], 'the engine stopped and removed the build container');
+      // BuildKit runs the step as a process of the engine, not a container.
+      assert.equal(await eventually(async () => {
+        const left = processesWith(marker);
+        if (left.length > 0) throw new Error(left.join('; '));
+        return left;
+      }, 30), [], 'no process of the step is left');
       const records = history(stateDir).filter((record) => record.service === name);
       assert.equal(records.map((record) => record.status), ['interrupted']);
       if (signals.length > 1) assert.match(run.stderr(), /quitting at once/);
@@ -153,7 +164,7 @@ test('two runs at once on one checkout: the second waits for the first, says for
   const stateDir = join(root, '.dockmk');
   try {
     const first = start(['test', name, '--root', root, '--progress', 'json'], { DOCKMK_STATE_DIR: stateDir });
-    await first.until((line) => line.includes(`"line":"${marker}"`));
+    await first.until(said(marker));
     const second = await dockmk(['test', `${name}-b`, '--root', root, '--json'], { env: { DOCKMK_STATE_DIR: stateDir } });
     assert.is(await first.exited, 0, first.stderr());
     ok(second);
@@ -180,7 +191,7 @@ test('a parent removed while the run goes on: its child fails naming it, not wit
   try {
     ok(await dockmk(['test', base, '--root', root], { env }));
     const run = start(['test', `aaa-${base}`, `zzz-${base}`, '--root', root, '--jobs', '1', '--progress', 'json'], env);
-    await run.until((line) => line.includes(`"line":"${marker}"`));
+    await run.until(said(marker));
     await docker.getImage(`${base}:test`).remove({ force: true, noprune: true });
     assert.is(await run.exited, 1, run.stderr());
     assert.match(
