@@ -4,6 +4,7 @@
 import { DiscoveryError } from '../errors.js';
 import { expandWord, jsonForm, lexDockerfile, splitWords, unquote, type LogicalLine } from './dockerfile-lex.js';
 import { parseImageRef, type ImageRef } from './image-ref.js';
+import { mountFroms } from './run-mounts.js';
 
 export type BaseSource =
   | { readonly kind: 'image'; readonly ref: ImageRef }
@@ -12,9 +13,9 @@ export type BaseSource =
   /** The reference does not resolve as written (an ARG without value, a bad name). */
   | { readonly kind: 'unresolved'; readonly reason: string; readonly repository: ImageRef | null };
 
-/** An image a Dockerfile reads: the base of a stage or the source of a COPY --from. */
+/** An image a Dockerfile reads: the base of a stage, the source of a COPY --from or of a RUN --mount=from. */
 export interface BaseImage {
-  readonly instruction: 'FROM' | 'COPY';
+  readonly instruction: 'FROM' | 'COPY' | 'RUN';
   readonly line: number;
   readonly endLine: number;
   /** The reference as written in the file. */
@@ -65,6 +66,7 @@ export interface Dockerfile {
   readonly escape: string;
   readonly args: readonly GlobalArg[];
   readonly stages: readonly Stage[];
+  /** COPY --from and RUN --mount=from images (not stages), in file order. */
   readonly copyFrom: readonly BaseImage[];
   /** Context files COPY/ADD name, in file order (the whole-context copy `ADD . /x` included). */
   readonly contextSources: readonly ContextSource[];
@@ -118,6 +120,11 @@ export function parseDockerfile(
       case 'RUN':
         if (stages.length === 0) fail(line, 'RUN before the first FROM', 'start the Dockerfile with FROM (ARG lines may come before it)');
         playbookRuns.push(...findPlaybookRuns(line, escape));
+        for (const mount of mountFroms(line.args, escape)) {
+          if (/^\d+$/.test(mount.value)) continue;
+          const base = resolveBase('RUN', line, mount.value, stages, escape, new Map());
+          if (base.source.kind !== 'stage') copyFrom.push(base);
+        }
         break;
       default:
         if (stages.length === 0) {
@@ -189,7 +196,7 @@ function parseCopyFrom(line: LogicalLine, stages: readonly Stage[], escape: stri
 }
 
 function resolveBase(
-  instruction: 'FROM' | 'COPY',
+  instruction: BaseImage['instruction'],
   line: LogicalLine,
   written: string,
   stages: readonly Stage[],
@@ -232,8 +239,6 @@ function findContextSources(line: LogicalLine, escape: string, env: ReadonlyMap<
     .filter((source) => !/^(?:[a-z][a-z0-9+.-]*:\/\/|git@|<<)/i.test(source))
     .map((source) => ({ instruction, line: line.line, source }));
 }
-
-/** The words of an instruction written in JSON form (`["a", "b"]`), else null. */
 
 const VALUE_OPTIONS = new Set([
   '-i', '--inventory', '--inventory-file', '-t', '--tags', '--skip-tags', '-e', '--extra-vars',

@@ -1,0 +1,54 @@
+// The images a `RUN --mount=from=<image>` reads (BuildKit): each --mount flag is a list of
+// comma-separated key=value pairs, of which `from` names a stage, a stage index or an image.
+
+import { splitWords } from './dockerfile-lex.js';
+
+/** One `from=` of a RUN's --mount flags: the value as written and the flag's word index. */
+export interface MountFrom {
+  readonly word: number;
+  readonly value: string;
+}
+
+/** The `from=` values of a RUN's leading --mount flags (none for the JSON form's words). */
+export function mountFroms(args: string, escape: string): MountFrom[] {
+  const out: MountFrom[] = [];
+  const words = splitWords(args, escape);
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] as string;
+    if (!word.startsWith('--')) break;
+    const match = /^--mount=(.*)$/.exec(word);
+    if (!match) continue;
+    for (const field of splitFields(match[1] as string)) {
+      const eq = field.indexOf('=');
+      if (eq !== -1 && field.slice(0, eq).trim().toLowerCase() === 'from') out.push({ word: i, value: unquote(field.slice(eq + 1).trim()) });
+    }
+  }
+  return out;
+}
+
+/** The --mount word with its `from=` set to `image`, every other field as written. */
+export function replaceMountFrom(word: string, image: string): string {
+  const [flag, ...rest] = word.split('=');
+  const fields = splitFields(rest.join('='));
+  return `${flag}=${fields.map((field) => (/^\s*from\s*=/i.test(field) ? `from=${image}` : field)).join(',')}`;
+}
+
+/** CSV fields as BuildKit reads them: commas inside double quotes do not split. */
+function splitFields(text: string): string[] {
+  const fields: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const ch of text) {
+    if (ch === '"') quoted = !quoted;
+    if (ch === ',' && !quoted) {
+      fields.push(current);
+      current = '';
+    } else current += ch;
+  }
+  fields.push(current);
+  return fields;
+}
+
+function unquote(text: string): string {
+  return text.length >= 2 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1) : text;
+}
