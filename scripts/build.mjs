@@ -24,7 +24,8 @@ const root = resolve(import.meta.dirname, '..');
 const dist = join(root, 'dist');
 
 /** Loaded from node_modules at run time, never bundled. */
-const EXTERNAL = ['dockerode', 'zx', 'handlebars'];
+// @cdktn/hcl2json reads its WebAssembly (main.wasm.gz) from beside its own file.
+const EXTERNAL = ['dockerode', 'zx', 'handlebars', '@cdktn/hcl2json'];
 
 /** Imports of yargs that only its help text uses: made lazy. */
 const HELP_ONLY = /^(cliui|string-width)$/;

@@ -15,6 +15,12 @@ export function selectServices(checkout: Checkout, requested: readonly string[],
         hint: `a service is named by its directory under ${buildDir}/, e.g. \`dockmk build ${all[0] ?? 'forum'}\``,
       });
     }
+    // A bake group selects its targets (a service of the same name wins, as bake's targets do).
+    const group = checkout.services.has(name) ? undefined : checkout.groups?.[name];
+    if (group !== undefined) {
+      for (const member of group) if (!selected.includes(member)) selected.push(member);
+      continue;
+    }
     const notService = checkout.notServices.get(name);
     if (notService !== undefined) {
       throw new UsageError(`${buildDir}/${name} is not a service: ${notService}`, {
