@@ -23,6 +23,8 @@ export function indexCopySources(checkout: Checkout): CopyIndex {
   const exact = new Map<string, CopyMatch[]>();
   const patterns: { regex: RegExp; match: CopyMatch }[] = [];
   for (const service of checkout.services.values()) {
+    // A service with a context of its own is affected by any file under it (rule a).
+    if (service.context !== '.') continue;
     for (const source of service.dockerfile.contextSources) {
       const path = normalizeSource(source.source);
       if (path === null) continue;
