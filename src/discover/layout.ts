@@ -45,15 +45,15 @@ async function readBake(path: string, files: CheckoutFiles, env: Readonly<Record
   return bakeLayout({ path, text, json }, env);
 }
 
-/** Each entry's Dockerfiles, in order: a later entry of the same name replaces an earlier one. */
+/** Each entry's Dockerfiles, in order (`!` patterns narrow every pattern entry): a later entry of the same name replaces an earlier one. */
 async function matchServices(setting: ServicesSetting, root: string): Promise<ServiceSpec[]> {
-  const needsGlobby = setting.negations.length > 0 || setting.entries.some((entry) => entry.dockerfile.some((pattern) => GLOB.test(pattern)));
+  const needsGlobby = setting.entries.some((entry) => entry.dockerfile.some((pattern) => GLOB.test(pattern)));
   const globby = needsGlobby ? (await import('globby')).globby : null;
   const specs = new Map<string, ServiceSpec>();
   for (const entry of setting.entries) {
     const exact = entry.dockerfile.every((pattern) => !GLOB.test(pattern));
-    const matches =
-      exact && setting.negations.length === 0
+    // Negations narrow the patterns; a Dockerfile named exactly is meant as it is.
+    const matches = exact
         ? entry.dockerfile.map((path) => posix.normalize(path))
         : await (globby as NonNullable<typeof globby>)([...entry.dockerfile, ...setting.negations.map((pattern) => `!${pattern}`)], {
             cwd: root,
