@@ -1,7 +1,7 @@
 // The images a `RUN --mount=from=<image>` reads (BuildKit): each --mount flag is a list of
 // comma-separated key=value pairs, of which `from` names a stage, a stage index or an image.
 
-import { splitWords } from './dockerfile-lex.js';
+import { splitWords, unquote as shellUnquote } from './dockerfile-lex.js';
 
 /** One `from=` of a RUN's --mount flags: the value as written and the flag's word index. */
 export interface MountFrom {
@@ -18,7 +18,8 @@ export function mountFroms(args: string, escape: string): MountFrom[] {
     if (!word.startsWith('--')) break;
     const match = /^--mount=(.*)$/.exec(word);
     if (!match) continue;
-    for (const field of splitFields(match[1] as string)) {
+    // The shell's quotes go first (`--mount="from=x,target=/y"`), then the CSV fields split.
+    for (const field of splitFields(shellUnquote(match[1] as string))) {
       const eq = field.indexOf('=');
       if (eq !== -1 && field.slice(0, eq).trim().toLowerCase() === 'from') out.push({ word: i, value: unquote(field.slice(eq + 1).trim()) });
     }
@@ -29,7 +30,7 @@ export function mountFroms(args: string, escape: string): MountFrom[] {
 /** The --mount word with its `from=` set to `image`, every other field as written. */
 export function replaceMountFrom(word: string, image: string): string {
   const [flag, ...rest] = word.split('=');
-  const fields = splitFields(rest.join('='));
+  const fields = splitFields(shellUnquote(rest.join('=')));
   return `${flag}=${fields.map((field) => (/^\s*from\s*=/i.test(field) ? `from=${image}` : field)).join(',')}`;
 }
 
