@@ -1,0 +1,62 @@
+// Plans on a declared layout (the images-layout fixture): bare-name references rewritten to the
+// tags dockmk builds, each service built from its own context, inputs read from that context.
+
+import * as assert from 'uvu/assert';
+import { readInputs } from '../../src/cli/session.js';
+import { planBuild } from '../../src/plan/plan.js';
+import type { BuildStep } from '../../src/plan/types.js';
+import { fixturePath, loadCheckout, planOptionsFor, test } from '../helpers.js';
+
+const LAYOUT = fixturePath('images-layout');
+
+async function testPlan(flags: { bake?: string } = {}): Promise<Map<string, BuildStep>> {
+  const { config, checkout } = await loadCheckout(LAYOUT, flags);
+  const plan = planBuild(checkout, 'test', [], planOptionsFor(config));
+  return new Map(plan.steps.flatMap((step) => (step.kind === 'build' ? [[step.service, step] as const] : [])));
+}
+
+const lines = (step: BuildStep | undefined, pattern: RegExp): string[] => (step?.content ?? '').split('\n').filter((line) => pattern.test(line));
+
+test('test: parents first, as bake orders them; FROM, COPY --from and RUN --mount=from rewritten to the test tags', async () => {
+  const builds = await testPlan();
+  const order = [...builds.keys()];
+  for (const [child, parent] of [['nodejs', 'base'], ['agent', 'nodejs'], ['agent', 'builder'], ['docker-nodejs', 'nodejs'], ['docs', 'builder']]) {
+    assert.ok(order.indexOf(parent as string) < order.indexOf(child as string), `${parent} before ${child}`);
+  }
+  assert.equal(lines(builds.get('agent'), /^(FROM|RUN)/), ['FROM nodejs:test', 'RUN --mount=from=builder:test,source=/dist,target=/dist cp -r /dist/agent /opt/agent']);
+  assert.is(builds.get('agent')?.content.split('\n').length, 5, 'a rewritten instruction keeps its lines (blank continuation lines)');
+  assert.equal(lines(builds.get('docs'), /^(FROM|COPY)/), ['FROM base:test', 'COPY --from=builder:test /dist /srv/docs']);
+  assert.equal(lines(builds.get('docker-nodejs'), /^FROM/), ['FROM nodejs:test'], 'the same Dockerfile on the other base');
+  assert.equal(lines(builds.get('docker'), /^FROM/), ['FROM base:test']);
+  assert.equal(lines(builds.get('base'), /^(FROM|COPY)/), ['FROM debian:bookworm AS builder', 'FROM scratch', 'COPY --from=builder /rootfs /', 'COPY motd /etc/motd'], 'a stage reference stays');
+  assert.equal(builds.get('agent')?.needs.sort(), ['build builder', 'build nodejs']);
+});
+
+test('each build carries its context and its own build args; the bake file plans the same builds', async () => {
+  const builds = await testPlan();
+  assert.is(builds.get('base')?.context, 'images/base');
+  assert.is(builds.get('agent')?.context, '.');
+  assert.equal(builds.get('nodejs')?.buildArgs, { NODE_MAJOR: '22' });
+  const baked = await testPlan({ bake: `${LAYOUT}/images/docker-bake.hcl` });
+  assert.equal([...baked.keys()].sort(), [...builds.keys()].sort());
+  for (const [name, step] of builds) {
+    const other = baked.get(name);
+    assert.equal([other?.content, other?.context, other?.needs, other?.buildArgs], [step.content, step.context, step.needs, step.buildArgs], name);
+  }
+});
+
+test('inputs: a service with its own context reads that directory only; a root-context one the checkout', async () => {
+  const { config, checkout } = await loadCheckout(LAYOUT);
+  const { inputs } = await readInputs(config, checkout);
+  const plan = planBuild(checkout, 'test', [], { ...planOptionsFor(config), inputs });
+  const step = (name: string) => plan.steps.find((s): s is BuildStep => s.kind === 'build' && s.service === name);
+  assert.equal(Object.keys(step('base')?.inputs?.parts ?? {}).filter((part) => part.startsWith('context')), ['context images/base/']);
+  const changed = new Map(inputs.files);
+  changed.set('agent/package.json', 'another digest');
+  const again = planBuild(checkout, 'test', [], { ...planOptionsFor(config), inputs: { ...inputs, files: changed } });
+  const key = (p: typeof plan, name: string) => p.steps.find((s): s is BuildStep => s.kind === 'build' && s.service === name)?.key;
+  assert.is(key(again, 'base'), key(plan, 'base'), 'a file outside its context does not change base');
+  assert.is.not(key(again, 'agent'), key(plan, 'agent'), 'the root-context agent reads it');
+});
+
+test.run();
