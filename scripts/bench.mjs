@@ -20,7 +20,7 @@
 //   DOCKMK_LEGACY_REPO=/git/dir         where util/parsefiles.py is taken from (default
 //                                       /work/.mirror/openedx+configuration/repo); or
 //   DOCKMK_LEGACY_PARSEFILES=/x.py      the script itself
-//   BENCH_NOOP_SERVICES=300 BENCH_BUILDABLE=0 BENCH_COLD=0 BENCH_BUILDERS=0 BENCH_ENGINE=0
+//   BENCH_NOOP_SERVICES=300 BENCH_BUILDABLE=0 BENCH_COLD=0 BENCH_BUILDERS=0 BENCH_RELEASE=0 BENCH_ENGINE=0
 //                                       sizes and skips
 //   BENCH_SERVICES=200 BENCH_ROLES=500   a smaller generated checkout, to try the bench quickly
 
@@ -279,6 +279,15 @@ function builders(work) {
   ];
 }
 
+/** A second CI run of the examples on a fresh engine against rebuilding them all (scripts/bench-release.ts). */
+function release() {
+  if (process.env.BENCH_RELEASE === '0') return ['NOT MEASURED: BENCH_RELEASE=0'];
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'bench-release.ts')], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const lines = result.stdout.trim().split('\n').filter(Boolean);
+  if (result.status !== 0) throw new Error(lines.at(-1) ?? result.stderr.trim().split('\n').at(-1));
+  return lines;
+}
+
 function section(name, run, work) {
   console.log(`== ${name}`);
   try {
@@ -309,6 +318,7 @@ try {
     section(`no-op docker:test vs the legacy flow on a checkout that builds (${BUILDABLE.services} services FROM ${BUILDABLE_BASE}, ${BUILDABLE.roles} roles, ${BUILDABLE.payloadMb} MB of role files)`, buildable, work);
     section('cold docker:test of the example services, --jobs 2 --no-cache, vs the critical path', coldExamples, work);
     section('cold docker:test of the example services, --jobs 2 --no-cache, classic builder vs BuildKit', builders, work);
+    section('a second CI run of the examples on a fresh engine, nothing changed, vs building them all again', release, work);
   }
   console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 } finally {

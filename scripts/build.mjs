@@ -5,8 +5,9 @@
 //
 // - dist/main.js is the entry (bin/dockmk.js imports it); each command's module, and what only
 //   it uses, is a chunk of its own, loaded by the dynamic import() in src/cli/main.ts.
-// - dockerode, zx and handlebars stay in node_modules, loaded when first needed: they are
-//   large, and dockerode carries optional native parts.
+// - dockerode, zx, handlebars, and BuildKit's @grpc/grpc-js and protobufjs stay in
+//   node_modules, loaded when first needed: they are large, dockerode carries optional native
+//   parts, and grpc-js, bundled, loses the named exports Node's CommonJS interop gives it.
 // - yargs loads cliui and string-width (and through it an Intl.Segmenter) for the help text
 //   only; here they are evaluated on the first help text printed, not at every start.
 // - Source maps (dist/*.js.map) map stack traces back to src/: bin/dockmk.js enables them.
@@ -25,7 +26,7 @@ const dist = join(root, 'dist');
 
 /** Loaded from node_modules at run time, never bundled. */
 // @cdktn/hcl2json reads its WebAssembly (main.wasm.gz) from beside its own file.
-const EXTERNAL = ['dockerode', 'zx', 'handlebars', '@cdktn/hcl2json'];
+const EXTERNAL = ['dockerode', 'zx', 'handlebars', '@grpc/grpc-js', 'protobufjs', '@cdktn/hcl2json'];
 
 /** Imports of yargs that only its help text uses: made lazy. */
 const HELP_ONLY = /^(cliui|string-width)$/;

@@ -69,7 +69,7 @@ test('a file with a hung test: that test fails, the others run, and the process 
   assert.match(output, /work abandoned by a timed-out test was still running/);
 });
 
-test('cleanEnv passes the allow-list only: no CI, GitHub, credentials or DOCKMK_* settings', () => {
+test('cleanEnv passes the allow-list only: no CI, GitHub, credentials or DOCKMK_* settings but the suite\'s builder', () => {
   const outer = {
     PATH: '/usr/bin',
     HOME: '/home/ci',
@@ -83,10 +83,11 @@ test('cleanEnv passes the allow-list only: no CI, GitHub, credentials or DOCKMK_
     DOCKER_CONFIG: '/home/ci/.docker',
     DOCKMK_NAMESPACE: 'elsewhere',
     DOCKMK_STATE_DIR: '/tmp/state',
+    DOCKMK_BUILDER: 'classic',
     GIT_DIR: '/somewhere/.git',
   };
   const env = cleanEnv({ DOCKMK_STATE_DIR: '/tmp/mine' }, outer);
-  assert.equal(Object.keys(env).sort(), ['DOCKER_CONFIG', 'DOCKER_HOST', 'DOCKMK_STATE_DIR', 'HOME', 'LC_ALL', 'PATH', 'TZ']);
+  assert.equal(Object.keys(env).sort(), ['DOCKER_CONFIG', 'DOCKER_HOST', 'DOCKMK_BUILDER', 'DOCKMK_STATE_DIR', 'HOME', 'LC_ALL', 'PATH', 'TZ']);
   assert.is(env.DOCKMK_STATE_DIR, '/tmp/mine', 'what the test sets itself');
   assert.ok(env.DOCKER_CONFIG !== outer.DOCKER_CONFIG, 'an empty credentials dir of its own');
 });

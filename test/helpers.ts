@@ -146,8 +146,11 @@ export const test = timedTest(UNIT_TIMEOUT_MS);
 // DOCKER_USERNAME/PASSWORD, DOCKER_CONFIG, DOCKMK_*, CI or GIT_* reaches it unless the test
 // sets it itself.
 
-/** Passed through: where programs are, home, temp dir, and the engine the tests themselves talk to. */
-export const PASSED_ENV: readonly string[] = ['PATH', 'HOME', 'TMPDIR', 'DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'];
+/**
+ * Passed through: where programs are, home, temp dir, the engine the tests themselves talk to,
+ * and DOCKMK_BUILDER, the suite's own knob for the builder its engine tests run on (README, Tests).
+ */
+export const PASSED_ENV: readonly string[] = ['PATH', 'HOME', 'TMPDIR', 'DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKMK_BUILDER'];
 
 let noCredentials: string | null = null;
 

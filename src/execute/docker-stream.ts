@@ -69,7 +69,7 @@ export function follow(stream: NodeJS.ReadableStream, options: CallOptions, onMe
     stream.on('error', (error: Error) => {
       clearTimeout(grace);
       options.signal.removeEventListener('abort', onAbort);
-      reject(options.signal.aborted ? interrupted() : new EngineError(`the engine connection broke: ${describe(error)}`));
+      reject(options.signal.aborted ? interrupted() : connectionBroke(error));
     });
     stream.on('end', () => {
       clearTimeout(grace);
@@ -110,4 +110,14 @@ export function describe(error: unknown): string {
   const err = error as NodeJS.ErrnoException;
   if (err.code && err.message) return err.message.includes(err.code) ? err.message : `${err.code} ${err.message}`;
   return err.message ?? String(error);
+}
+
+/**
+ * The engine's stream ended in the middle: the engine died (killed, out of memory), restarted,
+ * or the connection to it was cut.
+ */
+export function connectionBroke(error: unknown): EngineError {
+  return new EngineError(`the engine connection broke: ${describe(error)}`, {
+    hint: 'the engine stopped or restarted while it worked (killed, out of memory?): check that it runs (docker info, and its log), start it again (as root: `npm run setup`), and run the command again; what finished before stands',
+  });
 }

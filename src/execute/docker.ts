@@ -18,7 +18,8 @@ import { chooseBuilder, engineFactsFrom, type BuilderChoice, type EngineFacts } 
 import { buildkitBuild, type BuildkitTransport } from './buildkit-build.js';
 import { DEFAULT_SOCKET, modemOptions } from './docker-address.js';
 import { classicBuild } from './docker-classic.js';
-import { describe, engineMessage, follow, interrupted, parseJson, statusOf } from './docker-stream.js';
+import { engineMessage, follow, interrupted, parseJson, statusOf } from './docker-stream.js';
+import { garbled, isObject, notAnEngine, tooOld, unreachable } from './engine-faults.js';
 import type { BuildRequest, CallOptions, Engine, ImageInfo, ListedImage, RegistryAuth } from './engine.js';
 import { digestFromStatus, insecureRegistries, isPlainHttpRegistry, podmanAuthAddress, qualifiedName, qualifiedRepository } from './podman.js';
 
@@ -83,8 +84,9 @@ class DockerEngine implements Engine {
   }
 
   async ping(signal: AbortSignal): Promise<void> {
+    let body: unknown;
     try {
-      await this.get(
+      body = await this.get(
         '/_ping',
         signal,
         (docker) => (docker.ping as (options: { abortSignal: AbortSignal }) => Promise<unknown>)({ abortSignal: signal }),
@@ -92,10 +94,16 @@ class DockerEngine implements Engine {
       );
     } catch (error) {
       if (signal.aborted) throw interrupted();
-      throw new EngineError(`no Docker engine answers at ${this.address} (${describe(error)})`, {
-        hint: 'start one (as root: `npm run setup`), or point DOCKER_HOST or --engine at a running engine',
-      });
+      throw notAnEngine(this.address, error) ?? unreachable(null, this.address, this.options.socketPath, error);
     }
+    const stranger = notAnEngine(this.address, null, body);
+    if (stranger !== null) throw stranger;
+    // Every engine since API 1.25 says its version in a header of the ping; an older one only in /version.
+    const header = this.pingHeaders?.['api-version'];
+    if (typeof header === 'string' && tooOld(this.address, header, '') === null) return;
+    const facts = await this.engineFacts(signal);
+    const old = tooOld(this.address, facts.apiVersion, facts.name);
+    if (old !== null) throw old;
   }
 
   /** What the engine is (product, API, builder), asked once: `GET /version` and the headers of `/_ping`. */
@@ -103,6 +111,7 @@ class DockerEngine implements Engine {
     this.facts ??= (async () => {
       if (this.pingHeaders === null) await this.ping(signal);
       const version = await this.get('/version', signal, (docker) => docker.version());
+      if (!isObject(version)) throw garbled(this.address, '/version', version);
       return engineFactsFrom(version, this.pingHeaders ?? {});
     })().catch((error: unknown) => {
       this.facts = null;
@@ -131,6 +140,7 @@ class DockerEngine implements Engine {
     try {
       const name = await this.nameOf(ref);
       const info = (await this.get(`/images/${name}/json`, undefined, (docker) => docker.getImage(name).inspect())) as Docker.ImageInspectInfo;
+      if (!isObject(info) || typeof info.Id !== 'string') throw garbled(this.address, `/images/${name}/json`, info);
       return { id: info.Id, labels: info.Config?.Labels ?? {} };
     } catch (error) {
       if (statusOf(error) === 404) return null;
@@ -141,6 +151,7 @@ class DockerEngine implements Engine {
   async listImages(): Promise<ListedImage[]> {
     try {
       const list = (await this.get('/images/json', undefined, (docker) => docker.listImages())) as Docker.ImageInfo[];
+      if (!Array.isArray(list) || !list.every((image) => isObject(image) && typeof image.Id === 'string')) throw garbled(this.address, '/images/json', list);
       return list.map((image) => ({
         id: image.Id,
         labels: image.Labels ?? {},
@@ -300,12 +311,9 @@ class DockerEngine implements Engine {
 
   private failure(what: string, error: unknown): EngineError {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES') {
-      return new EngineError(`${what}: the engine at ${this.address} is unreachable (${describe(error)})`, {
-        hint: 'start one (as root: `npm run setup`), or point DOCKER_HOST or --engine at a running engine',
-      });
-    }
+    if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'EPERM') return unreachable(what, this.address, this.options.socketPath, error);
+    // dockmk's own finding (an answer of the wrong shape): keep its hint.
+    if (error instanceof EngineError) return new EngineError(`${what}: ${error.message}`, { hint: error.hint });
     return new EngineError(`${what}: ${engineMessage(error)}`);
   }
 }
-

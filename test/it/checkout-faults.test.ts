@@ -188,7 +188,8 @@ test('a file that changes while the context is sent (a log written into the chec
   child.stderr.on('data', (chunk) => (stderr += chunk));
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk;
-    if (!grown && stdout.includes(`"step":"build ${base}","line":"Step 1/`)) {
+    // The first step's header (classic "Step 1/3", BuildKit "#4 [1/3] FROM …"): the context is in.
+    if (!grown && new RegExp(`"step":"build ${base}","line":"(Step 1/|#\\d+ \\[1/)`).test(stdout)) {
       grown = true;
       appendFileSync(join(root, 'build.json'), '{"event":"step-start"}\n');
     }

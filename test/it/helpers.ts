@@ -48,14 +48,16 @@ export interface CliResult {
 /**
  * Runs `node bin/dockmk.js ...argv` as a user would, in a clean environment (cleanEnv: nothing
  * of the caller's CI, credentials or DOCKMK_* settings) plus what `options.env` sets;
- * `onLine` sees each line of stdout as it comes.
+ * `onLine` sees each line of stdout as it comes; `uid`/`gid` run it as another user.
  */
-export function dockmk(argv: string[], options: { cwd?: string; env?: Record<string, string>; onLine?: (line: string) => void } = {}): Promise<CliResult> {
+export function dockmk(argv: string[], options: { cwd?: string; env?: Record<string, string>; onLine?: (line: string) => void; uid?: number; gid?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'dockmk.js'), ...argv], {
       cwd: options.cwd ?? REPO_ROOT,
       env: cleanEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
+      ...(options.gid === undefined ? {} : { gid: options.gid }),
     });
     let stdout = '';
     let stderr = '';

@@ -4,7 +4,7 @@
 // daemon's bridge.) An engine with nothing in it: no image, no build cache.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -14,6 +14,8 @@ import { docker, eventually, freePort } from './helpers.js';
 export interface SecondEngine {
   readonly address: string;
   readonly client: Docker;
+  /** The daemon's process, for a test that kills it. */
+  readonly pid: number;
   readonly stop: () => Promise<void>;
 }
 
@@ -46,6 +48,9 @@ export async function startSecondEngine(name = 'it', subnet = 213): Promise<Seco
   const stop = async (): Promise<void> => {
     if (daemon.exitCode === null) daemon.kill('SIGTERM');
     await exited;
+    // A daemon killed with -9 leaves its containerd running and its mounts in place.
+    killContainerd(dir);
+    unmountUnder(dir);
     spawnSync('ip', ['link', 'del', bridge]);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -56,11 +61,35 @@ export async function startSecondEngine(name = 'it', subnet = 213): Promise<Seco
     await stop();
     throw error;
   }
-  return { address: `tcp://127.0.0.1:${port}`, client, stop };
+  return { address: `tcp://127.0.0.1:${port}`, client, pid: daemon.pid as number, stop };
 }
 
 /** debian:bookworm cannot be pulled here: hand the first engine's copy over (docker save | docker load). */
 export async function loadBaseImage(engine: SecondEngine, image = 'debian:bookworm'): Promise<void> {
   const loaded = await engine.client.loadImage(await docker.getImage(image).get());
   await new Promise<void>((resolve, reject) => engine.client.modem.followProgress(loaded, (error: Error | null) => (error ? reject(error) : resolve())));
+}
+
+/** The containerd a dockerd started: it outlives a dockerd that was killed. */
+export function killContainerd(dir: string): void {
+  const pidFile = join(dir, 'exec', 'containerd', 'containerd.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    // Only if it is the containerd of this engine: its command line names this directory.
+    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
+/** Mounts a stopped engine left under its directory (overlay layers, netns), deepest first. */
+export function unmountUnder(dir: string): void {
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((path) => path === dir || path.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const path of mounts) spawnSync('umount', ['-l', path]);
 }

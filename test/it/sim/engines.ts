@@ -11,6 +11,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import { killContainerd, unmountUnder } from '../second-engine.js';
 
 export interface EngineEvent {
   readonly Type: string;
@@ -238,30 +239,6 @@ function makeBridge(): string {
     return name;
   }
   throw new Error('no free bridge name and subnet in 198.18.0.0/15 after 50 tries');
-}
-
-/** The containerd a dockerd started: it outlives a dockerd that was killed. */
-function killContainerd(dir: string): void {
-  const pidFile = join(dir, 'exec', 'containerd', 'containerd.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return;
-  try {
-    // Only if it is the containerd of this engine: its command line names this directory.
-    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone
-  }
-}
-
-/** Mounts a stopped engine left under its directory (overlay layers, netns), deepest first. */
-function unmountUnder(dir: string): void {
-  const mounts = readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[1] ?? '')
-    .filter((path) => path === dir || path.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const path of mounts) spawnSync('umount', ['-l', path]);
 }
 
 function killNow(engine: Running): void {
