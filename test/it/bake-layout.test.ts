@@ -106,7 +106,8 @@ test('BuildKit: test builds every target parents first, from its own context; th
     'bkl-mounter': ['bkl-base', 'bkl-builder'],
     'bkl-nodejs': ['bkl-base'],
   });
-  const result = await dockmk(['test', ...bake, '--builder', 'buildkit', '--json'], { env });
+  // --no-cache: built here, whatever an earlier run of this file left tagged.
+  const result = await dockmk(['test', ...bake, '--builder', 'buildkit', '--no-cache', '--json'], { env });
   ok(result);
   assert.equal(summaryOf(result).built.sort(), Object.keys(parents).sort());
   assertParentsFirst(result, [...EDGES, ['bkl-builder', 'bkl-mounter']]);
