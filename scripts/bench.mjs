@@ -92,6 +92,12 @@ function startUp() {
     return `${output.entryPoint.slice(8, -3)} +${ms(total)} (${top.join(', ')})`;
   });
   lines.push(`then each command's chunks, beyond the entry's (the largest parts of them): ${costs.join('; ')}`);
+  // Loaded only for a declared layout (discover/layout.ts): globby when services: has patterns,
+  // @cdktn/hcl2json (from node_modules, WebAssembly) for an HCL bake file.
+  const globbyChunk = Object.entries(meta.outputs).find(([, output]) => Object.keys(output.inputs).some((input) => input.startsWith('node_modules/globby/')))?.[0];
+  const hcl = `const { parse } = await import('@cdktn/hcl2json'); await parse('docker-bake.hcl', 'target "base" {\\n  context = "./base"\\n}\\n')`;
+  const [globbyMs, hclMs] = inTurns(timed(`await import('${pathToFileURL(join(root, globbyChunk)).href}')`), timed(hcl));
+  lines.push(`declared layouts only: globby's chunk (services: with patterns) ${ms(globbyMs)}; @cdktn/hcl2json imported and a one-target bake file parsed (its WebAssembly started) ${ms(hclMs)}`);
   return lines;
 }
 
