@@ -131,6 +131,9 @@ function isObject(value: unknown): value is Json {
 /** `:<line>` of the first line holding `needle` (hcl2json keeps no positions), or nothing. */
 function lineOf(text: string, needle: string | null): string {
   if (needle === null) return '';
-  const index = text.indexOf(needle);
+  // A JSON bake file writes a block's name as a key: `"base": {`.
+  const block = /^(?:target|group) ("[^"]*")$/.exec(needle);
+  const found = text.indexOf(needle);
+  const index = found === -1 && block ? text.search(new RegExp(`${(block[1] as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:`)) : found;
   return index === -1 ? '' : `:${text.slice(0, index).split('\n').length}`;
 }

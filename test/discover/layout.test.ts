@@ -78,6 +78,8 @@ test('bad bake input: one ConfigError naming file:line', async () => {
   })();
   assert.instance(error, ConfigError);
   assert.match(error?.message ?? '', /^images\/docker-bake\.hcl:3: target "a": context base = "target:nope" names no target/);
+  const json = '{\n  "target": {\n    "a": { "context": "../.." }\n  }\n}\n';
+  assert.throws(() => bakeLayout({ path: 'images/docker-bake.json', text: json, json: JSON.parse(json) }), (e: Error) => e instanceof ConfigError && e.message.startsWith('images/docker-bake.json:3: target "a": context "../.." lies outside the checkout'));
   const { discoverLayout } = await import('../../src/discover/layout.js');
   const { loadConfig } = await import('../../src/config/config.js');
   const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
