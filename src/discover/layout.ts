@@ -32,6 +32,12 @@ async function readBake(path: string, files: CheckoutFiles, env: Readonly<Record
       throw new ConfigError(`${path}: not valid JSON (${(error as Error).message})`);
     }
   } else {
+    // The parser is Go compiled to WebAssembly, run once: V8's baseline compiler is enough, and
+    // without this the process waits ~0.5 s at exit for the optimizing tier it started in the
+    // background (`npm run bench`, start-up). Set before the module is compiled; nothing else
+    // dockmk runs is WebAssembly.
+    const { setFlagsFromString } = await import('node:v8');
+    setFlagsFromString('--liftoff-only');
     const { parse } = (await import('@cdktn/hcl2json')) as { parse: (file: string, text: string) => Promise<unknown> };
     try {
       json = await parse(path, text);
