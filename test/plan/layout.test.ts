@@ -29,7 +29,7 @@ test('test: parents first, as bake orders them; FROM, COPY --from and RUN --moun
   assert.equal(lines(builds.get('docker-nodejs'), /^FROM/), ['FROM nodejs:test'], 'the same Dockerfile on the other base');
   assert.equal(lines(builds.get('docker'), /^FROM/), ['FROM base:test']);
   assert.equal(lines(builds.get('base'), /^(FROM|COPY)/), ['FROM debian:bookworm AS builder', 'FROM scratch', 'COPY --from=builder /rootfs /', 'COPY motd /etc/motd'], 'a stage reference stays');
-  assert.equal(builds.get('agent')?.needs.sort(), ['build builder', 'build nodejs']);
+  assert.equal([...(builds.get('agent')?.needs ?? [])].sort(), ['build builder', 'build nodejs']);
 });
 
 test('each build carries its context and its own build args; the bake file plans the same builds', async () => {
