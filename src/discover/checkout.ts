@@ -8,35 +8,14 @@
 import { posix } from 'node:path';
 import type { Config } from '../config/config.js';
 import { DiscoveryError } from '../errors.js';
-import type { ServiceLayout, ServiceSpec } from '../model/layout.js';
+import type { ServiceLayout } from '../model/layout.js';
 import { diskFiles, type CheckoutFiles } from './files.js';
 import { discoverLayout } from './layout.js';
 import { ParseCache } from './parse-cache.js';
 
-export interface SourceFile {
-  /** Path relative to the checkout root, with forward slashes. */
-  readonly path: string;
-  readonly text: string;
-}
-
-export interface RawService {
-  /** The directory name under docker/build. */
-  readonly name: string;
-  /** `docker/build/<svc>/Dockerfile`, or null when the directory has none (not a service). */
-  readonly dockerfile: SourceFile | null;
-  readonly overrides: SourceFile | null;
-  /** Declared by `services:` or a bake file (its context, contexts, args); null in the legacy layout. */
-  readonly spec?: ServiceSpec | null;
-}
-
-export interface RawCheckout {
-  readonly root: string;
-  readonly services: readonly RawService[];
-  /** Paths of the docker plays present, relative to the root. */
-  readonly plays: readonly string[];
-  /** The declared layout the services come from; null (or absent): the legacy layout. */
-  readonly layout?: ServiceLayout | null;
-}
+// The raw checkout is the model's input type: model/raw-checkout.ts owns it.
+export type { RawCheckout, RawService, SourceFile } from '../model/raw-checkout.js';
+import type { RawCheckout, RawService, SourceFile } from '../model/raw-checkout.js';
 
 /** `files`: where to read (default: the disk under config.root, uncached). */
 export async function discoverCheckout(config: Config, files: CheckoutFiles = diskFiles(config.root, new ParseCache(null, config.root))): Promise<RawCheckout> {

@@ -2,7 +2,7 @@
 // files discover/ read and the settings that decide what a parent is.
 
 import { posix } from 'node:path';
-import type { RawCheckout, SourceFile } from '../discover/checkout.js';
+import type { RawCheckout, SourceFile } from './raw-checkout.js';
 import { DiscoveryError } from '../errors.js';
 import { externalBases, parseDockerfile, type BaseImage, type Dockerfile } from './dockerfile.js';
 import { isPathComponent, parseImageRef, type ImageRef } from './image-ref.js';

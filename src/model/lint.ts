@@ -5,7 +5,7 @@
 
 import { posix } from 'node:path';
 import type { AnsibleDirs, RawAnsible, RawRole } from '../discover/ansible.js';
-import type { RawCheckout, SourceFile } from '../discover/checkout.js';
+import type { RawCheckout, SourceFile } from './raw-checkout.js';
 import { CycleError, DiscoveryError } from '../errors.js';
 import { buildCheckout, type Checkout, type ModelOptions, type Service } from './checkout.js';
 import { jsonForm, lexDockerfile, splitWords, unquote, type LogicalLine } from './dockerfile-lex.js';
