@@ -5,8 +5,8 @@
 import { posix } from 'node:path';
 import type { Config, ServiceEntry, ServicesSetting } from '../config/config.js';
 import { ConfigError, DiscoveryError } from '../errors.js';
-import { bakeLayout } from '../model/bake.js';
-import { parseContextValue, type ContextValue, type ServiceLayout, type ServiceSpec } from '../model/layout.js';
+import type { ContextValue, ServiceLayout, ServiceSpec } from '../model/layout.js';
+import { bakeLayout, parseContextValue } from './bake.js';
 import type { CheckoutFiles } from './files.js';
 
 const GLOB = /[*?[\]{}()!]/;

@@ -43,10 +43,3 @@ export interface ServiceLayout {
   readonly groups: Readonly<Record<string, readonly string[]>>;
   readonly warnings: readonly LayoutWarning[];
 }
-
-/** A context value as bake writes it: `target:x`, `docker-image://ref`, else a path or URL. */
-export function parseContextValue(text: string): ContextValue {
-  if (text.startsWith('target:')) return { kind: 'service', service: text.slice('target:'.length) };
-  if (text.startsWith('docker-image://')) return { kind: 'image', image: text.slice('docker-image://'.length) };
-  return { kind: 'other', value: text };
-}

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { ansibleSetup, computeAffected } from '../../src/cli/selection.js';
 import { parseConfigFile } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors.js';
-import { bakeLayout } from '../../src/model/bake.js';
+import { bakeLayout } from '../../src/discover/bake.js';
 import { servicesToJson } from '../../src/report/json.js';
 import { fixturePath, loadCheckout, test } from '../helpers.js';
 

@@ -1,12 +1,12 @@
 // A bake file (docker buildx bake, HCL read to JSON by discover/, or a JSON bake file) as
 // services: each target one service named by it, with its context and Dockerfile resolved
 // against the bake file's directory, its `contexts`, `args` and `tags`; `group` blocks select.
-// Attributes dockmk does not use are listed in one warning, never dropped silently. Pure.
+// Attributes dockmk does not use are listed in one warning, never dropped silently. Pure: the
+// file's text and JSON in (discover/layout.ts reads them), the model's ServiceLayout out.
 
 import { posix } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { isPathComponent } from './image-ref.js';
-import { parseContextValue, type ContextValue, type LayoutWarning, type ServiceLayout, type ServiceSpec } from './layout.js';
+import type { ContextValue, LayoutWarning, ServiceLayout, ServiceSpec } from '../model/layout.js';
 
 const USED = new Set(['context', 'dockerfile', 'contexts', 'args', 'tags', 'inherits']);
 
@@ -56,9 +56,6 @@ export function bakeLayout(source: BakeSource, env: Readonly<Record<string, stri
   };
   const specs: ServiceSpec[] = [];
   for (const name of Object.keys(targets).sort()) {
-    if (!isPathComponent(name)) {
-      fail(`target "${name}" is not a valid image name, so it cannot be a service`, `target "${name}"`, 'use lowercase letters, digits, ".", "_" or "-"');
-    }
     const target = resolve(name, []);
     for (const key of Object.keys(targets[name] as Json)) if (!USED.has(key)) unused.set(key, [...(unused.get(key) ?? []), name]);
     const context = posix.normalize(posix.join(dir, expand(stringOf(target.context, '.'), name))).replace(/(.)\/+$/, '$1');
@@ -136,4 +133,11 @@ function lineOf(text: string, needle: string | null): string {
   const found = text.indexOf(needle);
   const index = found === -1 && block ? text.search(new RegExp(`${(block[1] as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:`)) : found;
   return index === -1 ? '' : `:${text.slice(0, index).split('\n').length}`;
+}
+
+/** A context value as bake writes it: `target:x`, `docker-image://ref`, else a path or URL. */
+export function parseContextValue(text: string): ContextValue {
+  if (text.startsWith('target:')) return { kind: 'service', service: text.slice('target:'.length) };
+  if (text.startsWith('docker-image://')) return { kind: 'image', image: text.slice('docker-image://'.length) };
+  return { kind: 'other', value: text };
 }
