@@ -3,6 +3,9 @@
 
 import * as assert from 'uvu/assert';
 import { readInputs } from '../../src/cli/session.js';
+import { bakeLayout } from '../../src/discover/bake.js';
+import { buildCheckout } from '../../src/model/checkout.js';
+import { selectServices } from '../../src/plan/select.js';
 import { planBuild } from '../../src/plan/plan.js';
 import type { BuildStep } from '../../src/plan/types.js';
 import { fixturePath, loadCheckout, planOptionsFor, test } from '../helpers.js';
@@ -57,6 +60,23 @@ test('inputs: a service with its own context reads that directory only; a root-c
   const key = (p: typeof plan, name: string) => p.steps.find((s): s is BuildStep => s.kind === 'build' && s.service === name)?.key;
   assert.is(key(again, 'base'), key(plan, 'base'), 'a file outside its context does not change base');
   assert.is.not(key(again, 'agent'), key(plan, 'agent'), 'the root-context agent reads it');
+});
+
+test('a docker-image:// context puts that image in place of the name; a group selects its targets', () => {
+  const json = {
+    group: { tools: { targets: ['tool'] } },
+    target: { base: { context: 'base' }, tool: { context: 'tool', contexts: { toolchain: 'docker-image://debian:bookworm-slim', base: 'target:base' } } },
+  };
+  const layout = bakeLayout({ path: 'docker-bake.json', text: JSON.stringify(json), json });
+  const files: Record<string, string> = { 'base/Dockerfile': 'FROM debian:bookworm\n', 'tool/Dockerfile': 'FROM toolchain AS build\nRUN true\nFROM base\nCOPY --from=build /x /x\n' };
+  const raw = { root: '/c', plays: [], layout, services: layout.specs.map((spec) => ({ name: spec.name, dockerfile: { path: spec.dockerfile, text: files[spec.dockerfile] as string }, overrides: null, spec })) };
+  const checkout = buildCheckout(raw, { namespace: 'edxops', registry: null, buildArgs: {}, playsDir: 'docker/plays' });
+  assert.equal(checkout.services.get('tool')?.parents, ['base']);
+  assert.equal(selectServices(checkout, ['tools']), ['tool']);
+  const plan = planBuild(checkout, 'test', ['tools'], { namespace: 'edxops', registry: null, buildArgs: {}, noCache: false, pull: 'auto' });
+  const tool = plan.steps.find((step): step is BuildStep => step.kind === 'build' && step.service === 'tool');
+  assert.equal(lines(tool, /^(FROM|COPY)/), ['FROM debian:bookworm-slim AS build', 'FROM base:test', 'COPY --from=build /x /x']);
+  assert.ok(plan.steps.some((step) => step.kind === 'pull' && step.id === 'pull debian:bookworm-slim'), 'the context image is pulled like any base');
 });
 
 test.run();
