@@ -85,7 +85,7 @@ function formatVia(via: ServiceVia): string {
     case 'playbook-name':
       return ' (named like it)';
     case 'context':
-      return ` (its build context ${via.dir}/)`;
+      return via.dir === '.' ? ' (it copies its whole build context, the checkout)' : ` (its build context ${via.dir}/)`;
     case 'copy':
       return ` (${via.instruction} ${via.source} at ${via.file}:${via.line})`;
     case 'parent':

@@ -4,7 +4,7 @@
 import { DiscoveryError } from '../errors.js';
 import { expandWord, jsonForm, lexDockerfile, splitWords, unquote, type LogicalLine } from './dockerfile-lex.js';
 import { parseImageRef, type ImageRef } from './image-ref.js';
-import { mountFroms } from './run-mounts.js';
+import { mountFroms, mountsContext } from './run-mounts.js';
 
 export type BaseSource =
   | { readonly kind: 'image'; readonly ref: ImageRef }
@@ -70,6 +70,8 @@ export interface Dockerfile {
   readonly copyFrom: readonly BaseImage[];
   /** Context files COPY/ADD name, in file order (the whole-context copy `ADD . /x` included). */
   readonly contextSources: readonly ContextSource[];
+  /** A RUN --mount binds the build context (type=bind without from=): it may read any of its files. */
+  readonly mountsContext: boolean;
   readonly playbookRuns: readonly PlaybookRun[];
 }
 
@@ -94,6 +96,7 @@ export function parseDockerfile(
   const copyFrom: BaseImage[] = [];
   const contextSources: ContextSource[] = [];
   const playbookRuns: PlaybookRun[] = [];
+  let bindsContext = false;
   const fail = (line: LogicalLine, message: string, hint?: string): never => {
     throw new DiscoveryError(path, line.line, message, { hint });
   };
@@ -120,6 +123,7 @@ export function parseDockerfile(
       case 'RUN':
         if (stages.length === 0) fail(line, 'RUN before the first FROM', 'start the Dockerfile with FROM (ARG lines may come before it)');
         playbookRuns.push(...findPlaybookRuns(line, escape));
+        bindsContext ||= mountsContext(line.args, escape);
         for (const mount of mountFroms(line.args, escape)) {
           if (/^\d+$/.test(mount.value)) continue;
           const base = resolveBase('RUN', line, mount.value, stages, escape, new Map());
@@ -135,7 +139,7 @@ export function parseDockerfile(
   if (stages.length === 0) {
     throw new DiscoveryError(path, undefined, 'no FROM instruction', { hint: 'a Dockerfile needs at least one FROM line' });
   }
-  return { path, text, escape, args, stages, copyFrom, contextSources, playbookRuns };
+  return { path, text, escape, args, stages, copyFrom, contextSources, mountsContext: bindsContext, playbookRuns };
 }
 
 type Fail = (line: LogicalLine, message: string, hint?: string) => never;

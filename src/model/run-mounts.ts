@@ -27,6 +27,22 @@ export function mountFroms(args: string, escape: string): MountFrom[] {
   return out;
 }
 
+/**
+ * True when a RUN's --mount flags bind the build context itself (`type=bind` — the default type —
+ * without `from=`): the step can read any file of the context, as a whole-context COPY does.
+ */
+export function mountsContext(args: string, escape: string): boolean {
+  for (const word of splitWords(args, escape)) {
+    if (!word.startsWith('--')) break;
+    const match = /^--mount=(.*)$/.exec(word);
+    if (!match) continue;
+    const fields = splitFields(shellUnquote(match[1] as string)).map((field) => field.trim().toLowerCase());
+    const type = fields.find((field) => field.startsWith('type='))?.slice('type='.length) ?? 'bind';
+    if (type === 'bind' && !fields.some((field) => field.startsWith('from='))) return true;
+  }
+  return false;
+}
+
 /** The --mount word with its `from=` set to `image`, every other field as written. */
 export function replaceMountFrom(word: string, image: string): string {
   const [flag, ...rest] = word.split('=');

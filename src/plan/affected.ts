@@ -15,7 +15,7 @@ import { posix } from 'node:path';
 import type { AnsibleDirs } from '../discover/ansible.js';
 import type { ChangedPath } from '../discover/git.js';
 import type { Checkout, Warning } from '../model/checkout.js';
-import type { CopyIndex } from '../model/copy-sources.js';
+import { sourcesMatcher, type CopyIndex } from '../model/copy-sources.js';
 import { reachable } from '../model/reach.js';
 import { formatCycle, type RoleGraph, type RoleReference } from '../model/roles.js';
 import type { PlayLink, PlayOwners } from '../model/service-plays.js';
@@ -140,6 +140,8 @@ function declaredDirs(checkout: Checkout): DeclaredDirs | null {
   const add = (dir: string, entry: { service: string; context: string | null }): void => void dirs.set(dir, [...(dirs.get(dir) ?? []), entry]);
   for (const service of checkout.services.values()) {
     if (service.context !== '.') add(service.context, { service: service.name, context: service.context });
+    // On the checkout root and copying (or binding) all of it, running no play: every file is read.
+    else if (service.play === null && sourcesMatcher(service.dockerfile) === 'all') add('', { service: service.name, context: '.' });
     const own = posix.dirname(service.dockerfile.path);
     if (own !== service.context && own !== '.') add(own, { service: service.name, context: null });
   }
@@ -147,7 +149,7 @@ function declaredDirs(checkout: Checkout): DeclaredDirs | null {
 }
 
 function declaredEntries(path: string, declared: DeclaredDirs): Entry[] {
-  const entries: Entry[] = [];
+  const entries: Entry[] = (declared.get('') ?? []).map(({ service }) => ({ rule: 'build-dir', service, context: '.' }));
   for (let slash = path.lastIndexOf('/'); slash > 0; slash = path.lastIndexOf('/', slash - 1)) {
     for (const { service, context } of declared.get(path.slice(0, slash)) ?? []) {
       entries.push(context === null ? { rule: 'build-dir', service } : { rule: 'build-dir', service, context });

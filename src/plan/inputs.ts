@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Checkout, Service } from '../model/checkout.js';
+import { sourcesMatcher } from '../model/copy-sources.js';
 import type { Flavor } from './flavor.js';
 import type { BuildInputs } from './types.js';
 
@@ -165,6 +166,15 @@ export function serviceInputs(index: InputIndex, service: Service, content: stri
   if (service.context !== '.') {
     // A context of its own: the build reads those files and nothing else of the checkout.
     named.push([`context ${service.context}/`, digestLines(index.contexts.get(service.context) ?? [])]);
+    return digestParts(named, content, options);
+  }
+  if (service.origin !== null && service.play === null) {
+    // Declared, on the checkout root, running no play: it reads what its COPY/ADD name (the
+    // whole context when it copies or binds all of it), and its Dockerfile's directory.
+    const reads = sourcesMatcher(service.dockerfile);
+    const own = `${posix.dirname(service.dockerfile.path)}/`;
+    const lines = [...index.sources.files].filter(([path]) => reads === 'all' || path.startsWith(own) || reads(path));
+    named.push([reads === 'all' ? 'context ./' : 'copied files', digestLines(lines)]);
     return digestParts(named, content, options);
   }
   /** A group's digest: precomputed for a shared group the run changes nothing in. */

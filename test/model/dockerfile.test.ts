@@ -122,6 +122,8 @@ test('RUN --mount=from= reads an image unless it names a stage or a stage index'
   ].join('\n');
   const { copyFrom } = parseDockerfile('images/x/Dockerfile', text);
   assert.equal(copyFrom.map((base) => [base.instruction, base.line, base.image]), [['RUN', 4, 'builder'], ['RUN', 5, 'ghcr.io/acme/tools:1']]);
+  assert.is(parseDockerfile('images/x/Dockerfile', text).mountsContext, false, 'cache mounts and mounts of images read no context');
+  assert.is(parseDockerfile('images/x/Dockerfile', 'FROM debian\nRUN --mount=target=/src make -C /src\n').mountsContext, true, 'a bind mount without from= binds the context');
 });
 
 test.run();

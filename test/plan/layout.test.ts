@@ -59,7 +59,13 @@ test('inputs: a service with its own context reads that directory only; a root-c
   const again = planBuild(checkout, 'test', [], { ...planOptionsFor(config), inputs: { ...inputs, files: changed } });
   const key = (p: typeof plan, name: string) => p.steps.find((s): s is BuildStep => s.kind === 'build' && s.service === name)?.key;
   assert.is(key(again, 'base'), key(plan, 'base'), 'a file outside its context does not change base');
-  assert.is.not(key(again, 'agent'), key(plan, 'agent'), 'the root-context agent reads it');
+  assert.is.not(key(again, 'agent'), key(plan, 'agent'), 'the root-context agent COPYs it');
+  assert.is(key(again, 'builder'), key(plan, 'builder'), 'builder, on the root too, copies agent/src only');
+  changed.set('images/base/motd', 'changed too');
+  const third = planBuild(checkout, 'test', ['agent'], { ...planOptionsFor(config), inputs: { ...inputs, files: changed } });
+  assert.is.not(key(third, 'base'), key(plan, 'base'));
+  assert.ok(key(third, 'agent') !== key(again, 'agent'), 'agent builds on base: its key holds the parents\' keys');
+  assert.equal(Object.keys(step('agent')?.inputs?.parts ?? {}).filter((part) => !['dockerfile', 'build args', 'flavor'].includes(part)), ['copied files']);
 });
 
 test('a docker-image:// context puts that image in place of the name; a group selects its targets', () => {
