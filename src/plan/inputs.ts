@@ -29,6 +29,11 @@ export interface InputSources {
   readonly layout: Layout;
   /** The roles each service's play can run; absent: every role counts. */
   readonly roles?: (service: string) => ReadonlySet<string> | null;
+  /**
+   * The files of each service context that is a directory of the checkout, as its own
+   * .dockerignore leaves them, by path from the root; absent: taken from `files`.
+   */
+  readonly contexts?: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
 /** One digested line of a group: the path and the file's digest. */
@@ -122,8 +127,8 @@ export function indexInputs(checkout: Checkout, sources: InputSources): InputInd
   }
   const roleDigests = new Map([...roles].map(([role, lines]) => [role, digestLines(lines)]));
   const contextDirs = new Set([...checkout.services.values()].map((service) => service.context).filter((dir) => dir !== '.'));
-  const contexts = new Map<string, Line[]>([...contextDirs].map((dir) => [dir, []]));
-  if (contextDirs.size > 0) {
+  const contexts = new Map<string, Line[]>([...contextDirs].map((dir) => [dir, [...(sources.contexts?.get(dir) ?? [])]]));
+  if (contextDirs.size > 0 && sources.contexts === undefined) {
     for (const [path, digest] of sources.files) for (const dir of parentDirs(path)) if (contextDirs.has(dir)) push(contexts, dir, [path, digest]);
   }
   return { sources, placeOf, roles, roleDigests, other: others, otherDigest: others.length > 0 ? digestLines(others) : null, owned, contexts };

@@ -1,6 +1,9 @@
 // Plans on a declared layout (the images-layout fixture): bare-name references rewritten to the
 // tags dockmk builds, each service built from its own context, inputs read from that context.
 
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { readInputs } from '../../src/cli/session.js';
 import { bakeLayout } from '../../src/discover/bake.js';
@@ -61,11 +64,30 @@ test('inputs: a service with its own context reads that directory only; a root-c
   assert.is(key(again, 'base'), key(plan, 'base'), 'a file outside its context does not change base');
   assert.is.not(key(again, 'agent'), key(plan, 'agent'), 'the root-context agent COPYs it');
   assert.is(key(again, 'builder'), key(plan, 'builder'), 'builder, on the root too, copies agent/src only');
-  changed.set('images/base/motd', 'changed too');
-  const third = planBuild(checkout, 'test', ['agent'], { ...planOptionsFor(config), inputs: { ...inputs, files: changed } });
+  // base's files come from its own listing of images/base.
+  const contexts = new Map(inputs.contexts);
+  contexts.set('images/base', new Map([...(contexts.get('images/base') ?? []), ['images/base/motd', 'changed too']]));
+  const third = planBuild(checkout, 'test', ['agent'], { ...planOptionsFor(config), inputs: { ...inputs, files: changed, contexts } });
   assert.is.not(key(third, 'base'), key(plan, 'base'));
   assert.ok(key(third, 'agent') !== key(again, 'agent'), 'agent builds on base: its key holds the parents\' keys');
   assert.equal(Object.keys(step('agent')?.inputs?.parts ?? {}).filter((part) => !['dockerfile', 'build args', 'flavor'].includes(part)), ['copied files']);
+});
+
+test("a context directory is hashed as the engine gets it: by its own .dockerignore, not the root's", async () => {
+  const root = mkdtempSync(join(tmpdir(), 'dockmk-layout-'));
+  cpSync(LAYOUT, root, { recursive: true });
+  writeFileSync(join(root, '.dockerignore'), 'images/base/motd\n');
+  writeFileSync(join(root, 'images/base/.dockerignore'), 'notes.txt\n');
+  const keyOf = async (): Promise<string | null | undefined> => {
+    const { config, checkout } = await loadCheckout(root);
+    const { inputs } = await readInputs(config, checkout);
+    return planBuild(checkout, 'test', ['base'], { ...planOptionsFor(config), inputs }).steps.find((s): s is BuildStep => s.kind === 'build' && s.service === 'base')?.key;
+  };
+  const before = await keyOf();
+  writeFileSync(join(root, 'images/base/notes.txt'), 'not sent\n');
+  assert.is(await keyOf(), before, 'excluded by the context\'s own .dockerignore');
+  writeFileSync(join(root, 'images/base/motd'), 'another welcome\n');
+  assert.is.not(await keyOf(), before, 'sent, whatever the root .dockerignore says');
 });
 
 test('a docker-image:// context puts that image in place of the name; a group selects its targets', () => {
