@@ -4,7 +4,7 @@
 // speaks only HTTPS with a self-signed certificate. Each: the exit code, one line, what moved.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
@@ -193,6 +193,38 @@ test('a registry that speaks only HTTPS with a self-signed certificate: a hint a
     rmSync(certsDir, { recursive: true, force: true });
     ipRun('link', 'del', link);
     rmSync(dir, { recursive: true, force: true });
+    await cleanup(f);
+  }
+});
+
+test('a read-only token at promotion: the manifest PUT refused (403 DENIED) in one line; latest not moved; the manifest says what is pending', async () => {
+  const f = fixture();
+  try {
+    const staged = await push(proxy.address, registry, f, '--stage');
+    assert.is(staged.code, 0, seen(staged));
+    const keyTag = ((await registry.tags(`${f.ns}/${f.service}`)) ?? []).find((tag) => tag.startsWith('key-'));
+    assert.ok(keyTag, 'the key ref is staged');
+    // The token may read and pull, not write: every write of a mutable ref is refused.
+    proxy.faults.push({
+      match: (method, path) => method === 'PUT' && path.startsWith(`/v2/${f.ns}/${f.service}/manifests/`) && !/\/manifests\/(key-|sha-)/.test(path),
+      times: 100,
+      answer: { status: 403, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }] }) },
+    });
+    const manifest = join(f.root, 'promote.json');
+    const run = await dockmk(['promote', f.service, '--root', f.root, '--registry', proxy.address, '--namespace', f.ns, '--tags', 'auto', '--json', '--manifest', manifest], {
+      env: { DOCKMK_STATE_DIR: join(f.root, '.dockmk'), DOCKER_CONFIG: dockerConfig(proxy.address, registry.username, registry.password), GITHUB_REF: 'refs/heads/main', GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567' },
+    });
+    assert.is(run.code, 1, seen(run));
+    const lines = run.stderr.trim().split('\n').filter((line) => line.startsWith('dockmk:'));
+    assert.is(lines.length, 1, seen(run));
+    assert.match(lines[0] ?? '', /refused it with the credentials from .*config\.json \(HTTP 403: DENIED: requested access to the resource is denied\)/, seen(run));
+    assert.match(lines[0] ?? '', /latest not moved: .*:latest — check that these credentials may read and write this repository/, seen(run));
+    assert.is(retries(run).length, 0, 'a refusal is not retried');
+    assert.is(await registry.digest(`${f.ns}/${f.service}`, 'latest'), null, 'latest not written');
+    const written = JSON.parse(readFileSync(manifest, 'utf8')) as { complete: boolean; pending?: unknown[] };
+    assert.is(written.complete, false);
+    assert.ok((written.pending ?? []).length > 0, `the manifest lists what is pending: ${JSON.stringify(written)}`);
+  } finally {
     await cleanup(f);
   }
 });
