@@ -92,6 +92,23 @@ function startUp() {
     return `${output.entryPoint.slice(8, -3)} +${ms(total)} (${top.join(', ')})`;
   });
   lines.push(`then each command's chunks, beyond the entry's (the largest parts of them): ${costs.join('; ')}`);
+  // Loaded only for a declared layout (discover/layout.ts): globby when services: has patterns,
+  // @cdktn/hcl2json (from node_modules, WebAssembly) for an HCL bake file. In-process, then the
+  // whole `dockmk list` of the images-layout fixture each way (a process, exit included).
+  const globbyChunk = Object.entries(meta.outputs).find(([, output]) => Object.keys(output.inputs).some((input) => input.startsWith('node_modules/globby/')))?.[0];
+  const hcl = `const { parse } = await import('@cdktn/hcl2json'); await parse('docker-bake.hcl', 'target "base" {\\n  context = "./base"\\n}\\n')`;
+  const [globbyMs, hclMs] = inTurns(timed(`await import('${pathToFileURL(join(root, globbyChunk)).href}')`), timed(hcl));
+  lines.push(`declared layouts only: globby's chunk (services: with patterns) ${ms(globbyMs)}; @cdktn/hcl2json imported and a one-target bake file parsed (its WebAssembly started) ${ms(hclMs)}`);
+  const layout = join(root, 'test', 'fixtures', 'images-layout');
+  const state = { DOCKMK_STATE_DIR: mkdtempSync(join(tmpdir(), 'dockmk-bench-layout-')) };
+  const bake = (file) => ['list', '--root', layout, '--bake', join(layout, 'images', file)];
+  const listed = sideBySide([
+    dockmk('legacy', BIN, ['list', '--root', root], state),
+    dockmk('services', BIN, ['list', '--root', layout], state),
+    dockmk('hcl', BIN, bake('docker-bake.hcl'), state),
+    dockmk('json', BIN, bake('docker-bake.json'), state),
+  ]);
+  lines.push(`dockmk list: the examples (legacy layout) ${ms(listed.legacy.ms)}; the images-layout fixture by dockmk.yml services: (globby) ${ms(listed.services.ms)}, by --bake docker-bake.hcl ${ms(listed.hcl.ms)}, by --bake docker-bake.json ${ms(listed.json.ms)}`);
   return lines;
 }
 

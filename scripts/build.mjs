@@ -8,6 +8,7 @@
 // - dockerode, zx, handlebars, and BuildKit's @grpc/grpc-js and protobufjs stay in
 //   node_modules, loaded when first needed: they are large, dockerode carries optional native
 //   parts, and grpc-js, bundled, loses the named exports Node's CommonJS interop gives it.
+// - @cdktn/hcl2json (bake files) stays there too: it reads its WebAssembly from beside its file.
 // - yargs loads cliui and string-width (and through it an Intl.Segmenter) for the help text
 //   only; here they are evaluated on the first help text printed, not at every start.
 // - Source maps (dist/*.js.map) map stack traces back to src/: bin/dockmk.js enables them.
@@ -25,7 +26,7 @@ const root = resolve(import.meta.dirname, '..');
 const dist = join(root, 'dist');
 
 /** Loaded from node_modules at run time, never bundled. */
-const EXTERNAL = ['dockerode', 'zx', 'handlebars', '@grpc/grpc-js', 'protobufjs'];
+const EXTERNAL = ['dockerode', 'zx', 'handlebars', '@grpc/grpc-js', 'protobufjs', '@cdktn/hcl2json'];
 
 /** Imports of yargs that only its help text uses: made lazy. */
 const HELP_ONLY = /^(cliui|string-width)$/;

@@ -84,6 +84,8 @@ function formatVia(via: ServiceVia): string {
       return via.link === 'runs' ? ' (runs it)' : via.link === 'would-run' ? ' (its Dockerfile runs it)' : ' (named like it)';
     case 'playbook-name':
       return ' (named like it)';
+    case 'context':
+      return via.dir === '.' ? ' (it copies its whole build context, the checkout)' : ` (its build context ${via.dir}/)`;
     case 'copy':
       return ` (${via.instruction} ${via.source} at ${via.file}:${via.line})`;
     case 'parent':

@@ -12,6 +12,7 @@ export interface GlobalArgs {
   cache: boolean;
   pull?: string;
   engine?: string;
+  bake?: string;
 }
 
 export function globalOptions<T>(yargs: Argv<T>): Argv<T & GlobalArgs> {
@@ -27,7 +28,8 @@ export function globalOptions<T>(yargs: Argv<T>): Argv<T & GlobalArgs> {
       choices: ['auto', 'always', 'missing', 'never'],
       describe: 'When to pull base images (auto: published parents always in build, others when missing)',
     })
-    .option('engine', { type: 'string', describe: 'Docker engine address (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' }) as Argv<T & GlobalArgs>;
+    .option('engine', { type: 'string', describe: 'Docker engine address (default: $DOCKER_HOST, else unix:///var/run/docker.sock)' })
+    .option('bake', { type: 'string', requiresArg: true, describe: 'Take the services from this bake file (docker-bake.hcl or .json): its targets, contexts and groups' }) as Argv<T & GlobalArgs>;
 }
 
 /** Flags of the build commands that configuration can also set (cli/run.ts defines them). */
@@ -56,6 +58,7 @@ export function configOverrides(args: GlobalArgs & ConfigurableArgs): ConfigOver
     buildArgs: args['build-arg'],
     noCache: !args.cache,
     pull: args.pull,
+    bake: args.bake,
   };
 }
 

@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import type { Config } from '../config/config.js';
-import type { ContextListing } from '../discover/context.js';
+import { listContext, type ContextListing } from '../discover/context.js';
 import { ConfigError, InterruptedError, StepFailedError } from '../errors.js';
 import { checkContextSources } from '../execute/context.js';
 import { loadCredentials } from '../execute/credentials.js';
@@ -161,7 +161,7 @@ async function runAndReport(
   const registry = connectRegistry({ credentials, env: io.env });
   const result = await runPlan(
     plan,
-    { engine, registry, credentials, emit, signal: io.signal, now: io.now, ...(listing ? { listContext: async () => listing } : {}) },
+    { engine, registry, credentials, emit, signal: io.signal, now: io.now, ...(listing ? { listContext: async (root: string) => (root === listing.root ? listing : listContext(root)) } : {}) },
     { jobs: args.jobs, keepGoing: args['keep-going'], force: args.force, retry: { ...DEFAULT_RETRY, retries: config.publish.retries } },
   ).finally(history.close);
   const outcome = publishOutcome(result.results);

@@ -73,7 +73,24 @@ export async function readInputs(config: Config, checkout: Checkout, io?: Pick<I
   const listing = await listContext(config.root, ownState(config));
   const warn = io === undefined ? undefined : (message: string): void => void io.stderr.write(`warning: ${message}\n`);
   const files = await digestContext(listing, join(config.stateDir, 'cache', 'digests.json'), warn);
-  return { listing, inputs: { files, layout: config.paths, roles: rolesOfServices(config, checkout, listing, io) } };
+  const contexts = await contextDigests(config, checkout, warn);
+  return { listing, inputs: { files, layout: config.paths, roles: rolesOfServices(config, checkout, listing, io), ...(contexts.size > 0 ? { contexts } : {}) } };
+}
+
+/**
+ * Each service context that is a directory of the checkout, listed as the engine will get it
+ * (with that directory's own .dockerignore, not the root's) and digested, by path from the root.
+ */
+async function contextDigests(config: Config, checkout: Checkout, warn?: (message: string) => void): Promise<Map<string, ReadonlyMap<string, string>>> {
+  const dirs = [...new Set([...checkout.services.values()].map((service) => service.context).filter((dir) => dir !== '.'))].sort();
+  const out = new Map<string, ReadonlyMap<string, string>>();
+  for (const dir of dirs) {
+    const own = await listContext(join(config.root, dir));
+    const listing = { ...own, root: config.root, entries: own.entries.map((entry) => ({ ...entry, path: `${dir}/${entry.path}` })) };
+    const cache = join(config.stateDir, 'cache', `digests-${dir.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
+    out.set(dir, await digestContext(listing, cache, warn));
+  }
+  return out;
 }
 
 /**

@@ -2,13 +2,15 @@
 // variables, then flags. The result is one frozen object passed to every stage.
 
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { isDomain, isRepositoryPath } from '../model/image-ref.js';
 import type { WriteBackTarget } from '../model/write-back.js';
+import type { ServicesSetting } from './services.js';
 import { BUILDERS, checkLabels, parseConfigFile, PUBLISH_EXAMPLES, PUBLISH_HINTS, PUBLISH_VALUES, readConfigText, type BuilderSetting, type FileConfig } from './file.js';
 
 export { BUILDERS, type BuilderSetting } from './file.js';
+export type { ServiceEntry, ServicesSetting } from './services.js';
 
 export type PullPolicy = 'auto' | 'always' | 'missing' | 'never';
 
@@ -26,8 +28,15 @@ export interface Config {
   readonly root: string;
   /** Namespace of this checkout's images, in FROM lines and when published (`edxops`). */
   readonly namespace: string;
-  /** The namespace FROM lines name this checkout's images by, if not `namespace` (`fromNamespace:`; default edxops). */
+  /**
+   * The namespace FROM lines name this checkout's images by, if not `namespace` (`fromNamespace:`;
+   * default edxops). Empty: by bare name (`FROM base` is the service base).
+   */
   readonly fromNamespace: string;
+  /** `services:`: the Dockerfiles that are services, when not the legacy layout; null: `<build>/<svc>/Dockerfile`. */
+  readonly services: ServicesSetting | null;
+  /** `bake:` or --bake: the bake file whose targets are the services (relative to the root); null: none. */
+  readonly bake: string | null;
   /** Registry host the images are published to; null is Docker Hub. */
   readonly registry: string | null;
   readonly buildArgs: Readonly<Record<string, string>>;
@@ -102,6 +111,7 @@ export interface ConfigOverrides {
   latest?: string | undefined;
   longSha?: boolean | undefined;
   retries?: number | undefined;
+  bake?: string | undefined;
 }
 
 export function loadConfig(
@@ -112,7 +122,7 @@ export function loadConfig(
   const root = resolve(cwd, flags.root ?? '.');
   const text = readConfigText(join(root, CONFIG_FILE), CONFIG_FILE);
   const file = text === null ? {} : parseConfigFile(text, CONFIG_FILE);
-  return resolveConfig(root, file, flags, env);
+  return resolveConfig(root, file, flags.bake === undefined ? flags : { ...flags, bake: resolve(cwd, flags.bake) }, env);
 }
 
 export function resolveConfig(
@@ -128,7 +138,7 @@ export function resolveConfig(
     });
   }
   const fromNamespace = file.fromNamespace ?? 'edxops';
-  if (!isRepositoryPath(fromNamespace)) throw new ConfigError(`fromNamespace "${fromNamespace}" is not a valid repository path`, { hint: 'e.g. edxops' });
+  if (fromNamespace !== '' && !isRepositoryPath(fromNamespace)) throw new ConfigError(`fromNamespace "${fromNamespace}" is not a valid repository path`, { hint: 'e.g. edxops, or "" for bare names (FROM base)' });
   const registryText = flags.registry ?? env.DOCKMK_REGISTRY ?? file.registry ?? '';
   const registry = normalizeRegistry(registryText);
   const pull = flags.pull ?? file.pull ?? 'auto';
@@ -163,7 +173,17 @@ export function resolveConfig(
     cacheFrom: Object.freeze([...(flags.cacheFrom ?? file.cacheFrom ?? [])]),
     publish: resolvePublish(file.publish ?? {}, flags),
     writeBack: Object.freeze([...(file.writeBack ?? [])]),
+    // --bake replaces what dockmk.yml declares.
+    services: flags.bake !== undefined ? null : (file.services ?? null),
+    bake: flags.bake !== undefined ? relativeBake(root, flags.bake) : (file.bake ?? null),
   });
+}
+
+/** --bake FILE, as a path relative to the root (it is given relative to the working directory). */
+function relativeBake(root: string, path: string): string {
+  const inside = relative(root, resolve(path));
+  if (inside.startsWith('..') || isAbsolute(inside)) throw new ConfigError(`--bake ${path} lies outside the checkout ${root}`, { hint: 'give a bake file inside the checkout, or --root the checkout that holds it' });
+  return inside.split(sep).join('/');
 }
 
 /** File values were checked at their line (checkPublishValue); flags are checked here, against the same table. */

@@ -7,6 +7,7 @@ import { ConfigError, fsReason } from '../errors.js';
 import { parseWriteBack, type WriteBackTarget } from '../model/write-back.js';
 import { isLabelKey } from '../plan/labels.js';
 import type { Paths } from './config.js';
+import { parseServices, type ServicesSetting } from './services.js';
 
 /** Which builder runs the builds: auto picks BuildKit where the engine offers it (execute/builder.ts). */
 export type BuilderSetting = 'auto' | 'buildkit' | 'classic';
@@ -28,6 +29,9 @@ export interface FileConfig {
   cacheFrom?: string[];
   publish?: Record<string, string>;
   writeBack?: WriteBackTarget[];
+  services?: ServicesSetting;
+  /** A bake file whose targets are the services, relative to the root. */
+  bake?: string;
 }
 
 /** The text of dockmk.yml, or null when there is none. */
@@ -48,7 +52,7 @@ export function readConfigText(path: string, name: string): string | null {
   }
 }
 
-const KEYS = new Set(['namespace', 'fromNamespace', 'registry', 'buildArgs', 'pull', 'builder', 'paths', 'weights', 'externalBases', 'labels', 'cacheFrom', 'publish', 'writeBack']);
+const KEYS = new Set(['namespace', 'fromNamespace', 'registry', 'buildArgs', 'pull', 'builder', 'paths', 'weights', 'externalBases', 'labels', 'cacheFrom', 'publish', 'writeBack', 'services', 'bake']);
 const PATH_KEYS: ReadonlySet<string> = new Set<keyof Paths>(['build', 'plays', 'roles', 'playbooks']);
 export const PUBLISH_VALUES: Readonly<Record<string, RegExp>> = {
   tags: /^(latest|auto)$/,
@@ -113,6 +117,12 @@ export function parseConfigFile(text: string, file: string): FileConfig {
         throw new ConfigError(`${where}: writeBack must be a list of FILE:KEY=SERVICE`, { hint: 'e.g. writeBack: ["deploy/config.yml:DOCKER_IMAGE_OPENEDX=edxapp"]' });
       }
       out.writeBack = value.items.map((item) => parseWriteBack(String((item as { value: unknown }).value), `${file}:${lineOf(item as YamlNode)}: writeBack`));
+    } else if (key === 'services') {
+      if (out.bake !== undefined) throw new ConfigError(`${where}: bake and services are both set`, { hint: 'the bake file declares the services: keep one of the two' });
+      out.services = parseServices(value, (node) => `${file}:${lineOf(node ?? pair.key as YamlNode)}`);
+    } else if (key === 'bake') {
+      out.bake = scalarText(value, where, key, false);
+      if (out.services) throw new ConfigError(`${where}: bake and services are both set`, { hint: 'the bake file declares the services: keep one of the two' });
     } else if (key === 'weights') {
       out.weights = parseWeights(value, (node) => `${file}:${lineOf(node)}`);
     } else if (key === 'externalBases' || key === 'cacheFrom') {

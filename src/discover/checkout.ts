@@ -8,33 +8,20 @@
 import { posix } from 'node:path';
 import type { Config } from '../config/config.js';
 import { DiscoveryError } from '../errors.js';
+import type { ServiceLayout } from '../model/layout.js';
 import { diskFiles, type CheckoutFiles } from './files.js';
+import { discoverLayout } from './layout.js';
 import { ParseCache } from './parse-cache.js';
 
-export interface SourceFile {
-  /** Path relative to the checkout root, with forward slashes. */
-  readonly path: string;
-  readonly text: string;
-}
-
-export interface RawService {
-  /** The directory name under docker/build. */
-  readonly name: string;
-  /** `docker/build/<svc>/Dockerfile`, or null when the directory has none (not a service). */
-  readonly dockerfile: SourceFile | null;
-  readonly overrides: SourceFile | null;
-}
-
-export interface RawCheckout {
-  readonly root: string;
-  readonly services: readonly RawService[];
-  /** Paths of the docker plays present, relative to the root. */
-  readonly plays: readonly string[];
-}
+// The raw checkout is the model's input type: model/raw-checkout.ts owns it.
+export type { RawCheckout, RawService, SourceFile } from '../model/raw-checkout.js';
+import type { RawCheckout, RawService, SourceFile } from '../model/raw-checkout.js';
 
 /** `files`: where to read (default: the disk under config.root, uncached). */
 export async function discoverCheckout(config: Config, files: CheckoutFiles = diskFiles(config.root, new ParseCache(null, config.root))): Promise<RawCheckout> {
   const { root, paths } = config;
+  const layout = await discoverLayout(config, files);
+  if (layout !== null) return declaredCheckout(config, files, layout);
   if (files.stat(paths.build)?.kind !== 'directory') {
     throw new DiscoveryError(paths.build, undefined, `no such directory in ${root}`, {
       hint: 'run dockmk from the root of a checkout laid out like the configuration repository, or pass --root <dir>',
@@ -53,11 +40,28 @@ export async function discoverCheckout(config: Config, files: CheckoutFiles = di
         overrides: readOptional(files, `${dir}/ansible_overrides.yml`),
       };
     });
-  const plays = files
-    .list(paths.plays)
+  return { root, services, plays: listPlays(config, files) };
+}
+
+function declaredCheckout(config: Config, files: CheckoutFiles, layout: ServiceLayout): RawCheckout {
+  const services = layout.specs.map((spec): RawService => {
+    const dockerfile = readOptional(files, spec.dockerfile);
+    if (dockerfile === null) {
+      throw new DiscoveryError(spec.dockerfile, undefined, `no such file (service ${spec.name}, declared at ${spec.origin})`, { hint: 'fix the dockerfile or context of that service' });
+    }
+    if (files.stat(spec.context)?.kind !== 'directory') {
+      throw new DiscoveryError(spec.origin, undefined, `the context of ${spec.name}, ${spec.context}, is not a directory of the checkout`, { hint: 'give a directory relative to the checkout root' });
+    }
+    return { name: spec.name, dockerfile, overrides: readOptional(files, posix.join(posix.dirname(spec.dockerfile), 'ansible_overrides.yml')), spec };
+  });
+  return { root: config.root, services, plays: listPlays(config, files), layout };
+}
+
+function listPlays(config: Config, files: CheckoutFiles): string[] {
+  return files
+    .list(config.paths.plays)
     .filter((entry) => entry.kind === 'file' && /\.ya?ml$/.test(entry.name))
-    .map((entry) => posix.join(paths.plays, entry.name));
-  return { root, services, plays };
+    .map((entry) => posix.join(config.paths.plays, entry.name));
 }
 
 function readOptional(files: CheckoutFiles, path: string): SourceFile | null {

@@ -41,7 +41,7 @@ export async function build(step: BuildStep, ctx: StepContext): Promise<StepDeta
     const digest = await inRegistry(step, ctx, false);
     if (digest !== null) return { status: 'reused', digest, imageId: await pullReused(step, step.keyRef as ImageRef, ctx) };
   }
-  const listing = await ctx.context();
+  const listing = await ctx.context(step.context);
   const present = new Set(listing.entries.map((entry) => entry.path));
   const unreachable = Object.keys(step.files).filter((path) => !present.has(path));
   if (unreachable.length > 0) {

@@ -77,7 +77,8 @@ export function checkContextSources(plan: BuildPlan, listing: ContextListing): v
   if (listing.dockerignore === null) return;
   const present = new Set(listing.entries.map((entry) => entry.path));
   for (const step of plan.steps) {
-    if (step.kind !== 'build') continue;
+    // A service with a context of its own is checked by the engine against that directory's .dockerignore.
+    if (step.kind !== 'build' || (step.context ?? '.') !== '.') continue;
     for (const source of parseDockerfile(step.dockerfile, step.content, step.buildArgs).contextSources) {
       const path = posix.normalize(source.source.replace(/^\/+/, '')).replace(/\/+$/, '');
       if (path === '.' || path === '' || path.startsWith('../') || /[*?[\]$\\]/.test(path) || present.has(path)) continue;

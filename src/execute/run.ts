@@ -3,6 +3,7 @@
 // steps are cancelled, engine-side too); with keepGoing only the steps that depend on a
 // failure are skipped. An interrupt cancels everything and leaves no tag moved.
 
+import { join } from 'node:path';
 import { listContext as listCheckoutContext, type ContextListing } from '../discover/context.js';
 import { DockmkError, EngineError, InterruptedError } from '../errors.js';
 import { registryOf } from '../model/image-ref.js';
@@ -80,13 +81,18 @@ export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOpti
   const results = new Map<string, StepResult>();
   const running = new Map<string, Promise<void>>();
   let stoppedBy: string | null = null;
-  let listing: Promise<ContextListing> | null = null;
-  const context = (): Promise<ContextListing> => {
-    listing ??= (ctx.listContext ?? listCheckoutContext)(plan.root).then((found) => {
-      const large = found.bytes > (options.contextWarnBytes ?? CONTEXT_WARN_BYTES);
-      ctx.emit({ kind: 'context', root: found.root, files: found.entries.length, bytes: found.bytes, large, dockerignore: found.dockerignore !== null });
-      return found;
-    });
+  // One listing per build context: the checkout, or a service's own directory of it.
+  const listings = new Map<string, Promise<ContextListing>>();
+  const context = (dir = '.'): Promise<ContextListing> => {
+    let listing = listings.get(dir);
+    if (listing === undefined) {
+      listing = (ctx.listContext ?? listCheckoutContext)(dir === '.' ? plan.root : join(plan.root, dir)).then((found) => {
+        const large = found.bytes > (options.contextWarnBytes ?? CONTEXT_WARN_BYTES);
+        ctx.emit({ kind: 'context', root: found.root, files: found.entries.length, bytes: found.bytes, large, dockerignore: found.dockerignore !== null });
+        return found;
+      });
+      listings.set(dir, listing);
+    }
     return listing;
   };
 

@@ -26,7 +26,8 @@ export interface StepContext {
   readonly force: boolean;
   /** A build found in the registry is pulled and tagged (test, pkg, build), not left there (push). */
   readonly pullReused: boolean;
-  readonly context: () => Promise<ContextListing>;
+  /** The listing of a build context: `dir` relative to the checkout root (default '.', the root). */
+  readonly context: (dir?: string) => Promise<ContextListing>;
   readonly onLine: (line: string) => void;
   /** What the registry held when the run started. */
   readonly state: RegistryState;

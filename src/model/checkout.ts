@@ -2,9 +2,11 @@
 // files discover/ read and the settings that decide what a parent is.
 
 import { posix } from 'node:path';
-import type { RawCheckout, SourceFile } from '../discover/checkout.js';
+import type { RawCheckout, SourceFile } from './raw-checkout.js';
+import { DiscoveryError } from '../errors.js';
 import { externalBases, parseDockerfile, type BaseImage, type Dockerfile } from './dockerfile.js';
-import { isPathComponent, type ImageRef } from './image-ref.js';
+import { isPathComponent, parseImageRef, type ImageRef } from './image-ref.js';
+import type { ContextValue, ServiceSpec } from './layout.js';
 import type { ParseMemo } from './memo.js';
 
 export interface Service {
@@ -17,11 +19,23 @@ export interface Service {
   readonly bases: readonly ServiceBase[];
   /** Services of this checkout it builds on, sorted. */
   readonly parents: readonly string[];
+  /** Its build context, relative to the root: '.' (the checkout, as in the legacy layout) or a directory. */
+  readonly context: string;
+  /** Its own build args (a bake target's `args`); --build-arg and dockmk.yml's buildArgs win over them. */
+  readonly args: Readonly<Record<string, string>>;
+  /** Named contexts its bases resolve through (bake `contexts`). */
+  readonly contexts: Readonly<Record<string, ContextValue>>;
+  /** A bake target's tags (shown; publishing names images by namespace). */
+  readonly tags: readonly string[];
+  /** Where it is declared (`dockmk.yml:12`, a bake target); null: found in the legacy layout. */
+  readonly origin: string | null;
 }
 
 /** A base image, and the service of this checkout it names, if any. */
 export interface ServiceBase extends BaseImage {
   readonly parent: string | null;
+  /** The named context (bake `contexts`) it resolved through, if any. */
+  readonly via: string | null;
 }
 
 export interface Warning {
@@ -36,6 +50,10 @@ export interface Checkout {
   /** Directories under the build dir that are not services, and why (for messages). */
   readonly notServices: ReadonlyMap<string, string>;
   readonly warnings: readonly Warning[];
+  /** Group name → services (a bake file's groups); names a selection may use. */
+  readonly groups: Readonly<Record<string, readonly string[]>>;
+  /** Where the services come from. */
+  readonly layout: 'legacy' | 'services' | 'bake';
 }
 
 export interface ModelOptions {
@@ -62,8 +80,8 @@ export interface DockerfileMemo {
 }
 
 export function buildCheckout(raw: RawCheckout, options: ModelOptions): Checkout {
-  const warnings: Warning[] = [];
-  const parsed: { name: string; dockerfile: Dockerfile; overrides: SourceFile | null }[] = [];
+  const warnings: Warning[] = [...(raw.layout?.warnings ?? [])];
+  const parsed: { name: string; dockerfile: Dockerfile; overrides: SourceFile | null; spec: ServiceSpec | null }[] = [];
   const notServices = new Map<string, string>();
   for (const service of raw.services) {
     if (service.dockerfile === null) {
@@ -76,14 +94,15 @@ export function buildCheckout(raw: RawCheckout, options: ModelOptions): Checkout
       notServices.set(service.name, 'its name is not a valid image name (lowercase letters, digits, ".", "_", "-")');
       continue;
     }
-    const dockerfile = parseMemoized(service.dockerfile, options);
-    parsed.push({ name: service.name, dockerfile, overrides: service.overrides });
+    const spec = service.spec ?? null;
+    const dockerfile = parseMemoized(service.dockerfile, spec === null ? options : { ...options, buildArgs: { ...spec.args, ...options.buildArgs } });
+    parsed.push({ name: service.name, dockerfile, overrides: service.overrides, spec });
   }
   const names = new Set(parsed.map((service) => service.name));
   const plays = new Set(raw.plays);
   const services = new Map<string, Service>();
-  for (const { name, dockerfile, overrides } of parsed) {
-    const bases = externalBases(dockerfile).map((base) => ({ ...base, parent: checkoutParent(base, names, options) }));
+  for (const { name, dockerfile, overrides, spec } of parsed) {
+    const bases = externalBases(dockerfile).map((base) => resolveParent(base, spec, names, options));
     const parents = new Set(bases.flatMap((base) => (base.parent === null ? [] : [base.parent])));
     services.set(name, {
       name,
@@ -92,9 +111,36 @@ export function buildCheckout(raw: RawCheckout, options: ModelOptions): Checkout
       play: findPlay(name, dockerfile, plays, options.playsDir),
       bases,
       parents: [...parents].sort(),
+      context: spec?.context ?? '.',
+      args: spec?.args ?? {},
+      contexts: spec?.contexts ?? {},
+      tags: spec?.tags ?? [],
+      origin: spec?.origin ?? null,
     });
   }
-  return { root: raw.root, services, notServices, warnings };
+  return { root: raw.root, services, notServices, warnings, groups: raw.layout?.groups ?? {}, layout: raw.layout?.kind ?? 'legacy' };
+}
+
+/**
+ * The service a base builds on. A named context of the service's (bake `contexts`) comes first,
+ * as buildx resolves it: `target:x` is the service x, `docker-image://ref` that image. Else
+ * `<namespace>/<svc>`, or with `fromNamespace: ""` the bare name. A stage of the same Dockerfile
+ * never gets here: the parser resolved it to the stage, as Docker does.
+ */
+function resolveParent(base: BaseImage, spec: ServiceSpec | null, names: ReadonlySet<string>, options: ModelOptions): ServiceBase {
+  const context = spec !== null && Object.hasOwn(spec.contexts, base.image) ? (spec.contexts[base.image] as ContextValue) : null;
+  if (context?.kind === 'service') {
+    if (!names.has(context.service)) {
+      throw new DiscoveryError(spec?.origin ?? base.image, undefined, `context ${base.image} of ${spec?.name} names "${context.service}", which is not a service`, { hint: 'name a service that `dockmk list` shows' });
+    }
+    return { ...base, parent: context.service, via: base.image };
+  }
+  if (context?.kind === 'image') {
+    const parsed = parseImageRef(context.image);
+    if (!parsed.ok) throw new DiscoveryError(spec?.origin ?? base.image, undefined, `context ${base.image} of ${spec?.name}: "${context.image}" ${parsed.reason}`);
+    return { ...base, source: { kind: 'image', ref: parsed.ref }, parent: null, via: base.image };
+  }
+  return { ...base, parent: checkoutParent(base, names, options), via: null };
 }
 
 /** parseDockerfile, or what it gave in an earlier run for the same text and the same ARG values. */
@@ -125,7 +171,9 @@ export function checkoutParent(
   if (ref === null) return null;
   const hub = ref.domain === null || ref.domain === 'docker.io' || ref.domain === 'index.docker.io';
   if (!hub && ref.domain !== options.registry) return null;
-  for (const namespace of new Set([options.namespace, options.fromNamespace ?? options.namespace])) {
+  // fromNamespace "": `FROM base` names the service base (written without a registry).
+  if (options.fromNamespace === '' && ref.domain === null && names.has(ref.path)) return ref.path;
+  for (const namespace of new Set([options.namespace, options.fromNamespace || options.namespace])) {
     const name = ref.path.startsWith(`${namespace}/`) ? ref.path.slice(namespace.length + 1) : null;
     if (name !== null && names.has(name)) return name;
   }

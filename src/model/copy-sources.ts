@@ -6,7 +6,7 @@
 
 import { posix } from 'node:path';
 import type { Checkout } from './checkout.js';
-import type { ContextSource } from './dockerfile.js';
+import type { ContextSource, Dockerfile } from './dockerfile.js';
 
 export interface CopyMatch {
   readonly service: string;
@@ -23,6 +23,8 @@ export function indexCopySources(checkout: Checkout): CopyIndex {
   const exact = new Map<string, CopyMatch[]>();
   const patterns: { regex: RegExp; match: CopyMatch }[] = [];
   for (const service of checkout.services.values()) {
+    // A service with a context of its own is affected by any file under it (rule a).
+    if (service.context !== '.') continue;
     for (const source of service.dockerfile.contextSources) {
       const path = normalizeSource(source.source);
       if (path === null) continue;
@@ -41,6 +43,23 @@ export function indexCopySources(checkout: Checkout): CopyIndex {
       return found;
     },
   };
+}
+
+/**
+ * Which context paths a Dockerfile's COPY/ADD sources read: a test of a path, or 'all' when it
+ * copies the whole context (`.`, `*`, a path with a variable left) or binds it (RUN --mount).
+ */
+export function sourcesMatcher(dockerfile: Pick<Dockerfile, 'contextSources' | 'mountsContext'>): ((path: string) => boolean) | 'all' {
+  if (dockerfile.mountsContext) return 'all';
+  const exact = new Set<string>();
+  const patterns: RegExp[] = [];
+  for (const source of dockerfile.contextSources) {
+    const path = normalizeSource(source.source);
+    if (path === null || path.includes('$')) return 'all';
+    if (/[*?[]/.test(path)) patterns.push(globToRegex(path));
+    else exact.add(path);
+  }
+  return (path) => selfAndAncestors(path).some((candidate) => exact.has(candidate) || patterns.some((regex) => regex.test(candidate)));
 }
 
 /** The context path a source names, or null for the whole context or a path outside it. */

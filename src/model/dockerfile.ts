@@ -4,6 +4,7 @@
 import { DiscoveryError } from '../errors.js';
 import { expandWord, jsonForm, lexDockerfile, splitWords, unquote, type LogicalLine } from './dockerfile-lex.js';
 import { parseImageRef, type ImageRef } from './image-ref.js';
+import { mountFroms, mountsContext } from './run-mounts.js';
 
 export type BaseSource =
   | { readonly kind: 'image'; readonly ref: ImageRef }
@@ -12,9 +13,9 @@ export type BaseSource =
   /** The reference does not resolve as written (an ARG without value, a bad name). */
   | { readonly kind: 'unresolved'; readonly reason: string; readonly repository: ImageRef | null };
 
-/** An image a Dockerfile reads: the base of a stage or the source of a COPY --from. */
+/** An image a Dockerfile reads: the base of a stage, the source of a COPY --from or of a RUN --mount=from. */
 export interface BaseImage {
-  readonly instruction: 'FROM' | 'COPY';
+  readonly instruction: 'FROM' | 'COPY' | 'RUN';
   readonly line: number;
   readonly endLine: number;
   /** The reference as written in the file. */
@@ -65,9 +66,12 @@ export interface Dockerfile {
   readonly escape: string;
   readonly args: readonly GlobalArg[];
   readonly stages: readonly Stage[];
+  /** COPY --from and RUN --mount=from images (not stages), in file order. */
   readonly copyFrom: readonly BaseImage[];
   /** Context files COPY/ADD name, in file order (the whole-context copy `ADD . /x` included). */
   readonly contextSources: readonly ContextSource[];
+  /** A RUN --mount binds the build context (type=bind without from=): it may read any of its files. */
+  readonly mountsContext: boolean;
   readonly playbookRuns: readonly PlaybookRun[];
 }
 
@@ -92,6 +96,7 @@ export function parseDockerfile(
   const copyFrom: BaseImage[] = [];
   const contextSources: ContextSource[] = [];
   const playbookRuns: PlaybookRun[] = [];
+  let bindsContext = false;
   const fail = (line: LogicalLine, message: string, hint?: string): never => {
     throw new DiscoveryError(path, line.line, message, { hint });
   };
@@ -118,6 +123,12 @@ export function parseDockerfile(
       case 'RUN':
         if (stages.length === 0) fail(line, 'RUN before the first FROM', 'start the Dockerfile with FROM (ARG lines may come before it)');
         playbookRuns.push(...findPlaybookRuns(line, escape));
+        bindsContext ||= mountsContext(line.args, escape);
+        for (const mount of mountFroms(line.args, escape)) {
+          if (/^\d+$/.test(mount.value)) continue;
+          const base = resolveBase('RUN', line, mount.value, stages, escape, new Map());
+          if (base.source.kind !== 'stage') copyFrom.push(base);
+        }
         break;
       default:
         if (stages.length === 0) {
@@ -128,7 +139,7 @@ export function parseDockerfile(
   if (stages.length === 0) {
     throw new DiscoveryError(path, undefined, 'no FROM instruction', { hint: 'a Dockerfile needs at least one FROM line' });
   }
-  return { path, text, escape, args, stages, copyFrom, contextSources, playbookRuns };
+  return { path, text, escape, args, stages, copyFrom, contextSources, mountsContext: bindsContext, playbookRuns };
 }
 
 type Fail = (line: LogicalLine, message: string, hint?: string) => never;
@@ -189,7 +200,7 @@ function parseCopyFrom(line: LogicalLine, stages: readonly Stage[], escape: stri
 }
 
 function resolveBase(
-  instruction: 'FROM' | 'COPY',
+  instruction: BaseImage['instruction'],
   line: LogicalLine,
   written: string,
   stages: readonly Stage[],
@@ -232,8 +243,6 @@ function findContextSources(line: LogicalLine, escape: string, env: ReadonlyMap<
     .filter((source) => !/^(?:[a-z][a-z0-9+.-]*:\/\/|git@|<<)/i.test(source))
     .map((source) => ({ instruction, line: line.line, source }));
 }
-
-/** The words of an instruction written in JSON form (`["a", "b"]`), else null. */
 
 const VALUE_OPTIONS = new Set([
   '-i', '--inventory', '--inventory-file', '-t', '--tags', '--skip-tags', '-e', '--extra-vars',

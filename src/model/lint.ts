@@ -5,7 +5,7 @@
 
 import { posix } from 'node:path';
 import type { AnsibleDirs, RawAnsible, RawRole } from '../discover/ansible.js';
-import type { RawCheckout, SourceFile } from '../discover/checkout.js';
+import type { RawCheckout, SourceFile } from './raw-checkout.js';
 import { CycleError, DiscoveryError } from '../errors.js';
 import { buildCheckout, type Checkout, type ModelOptions, type Service } from './checkout.js';
 import { jsonForm, lexDockerfile, splitWords, unquote, type LogicalLine } from './dockerfile-lex.js';
@@ -117,7 +117,8 @@ function fromRules(service: Service, patterns: readonly string[]): Finding[] {
     const at = (message: string): void => void out.push(finding('from-base', service.dockerfile.path, stage.base.line, message, service.name));
     if (source.kind === 'stage') continue;
     if (source.kind === 'scratch') {
-      if (!patterns.includes('scratch')) at('FROM scratch is neither a service of this checkout nor a declared external base (add "scratch" to externalBases in dockmk.yml)');
+      // Outside the legacy layout, images need not run plays: a scratch stage is an ordinary one.
+      if (!patterns.includes('scratch') && service.origin === null) at('FROM scratch is neither a service of this checkout nor a declared external base (add "scratch" to externalBases in dockmk.yml)');
     } else if (source.kind === 'unresolved') {
       at(`FROM ${source.reason}`);
     } else if (base?.parent == null && !patterns.some((pattern) => matchesImagePattern(source.ref, pattern))) {
@@ -230,7 +231,8 @@ function dockerfileRules(service: Service, context: DockerfileContext): Finding[
   const runs = service.dockerfile.playbookRuns;
   if (runs.length === 0) {
     const last = service.dockerfile.stages[service.dockerfile.stages.length - 1]?.base.line ?? 1;
-    if (!context.isBase) at('runs-play', last, `runs no ansible-playbook: a service runs its play (${context.dirs.dockerPlays[0]}/${service.name}.yml)`);
+    // The Ansible rules hold where a play runs; a declared service (services:, bake) need not run one.
+    if (!context.isBase && service.origin === null) at('runs-play', last, `runs no ansible-playbook: a service runs its play (${context.dirs.dockerPlays[0]}/${service.name}.yml)`);
     return out;
   }
   const own = (run: PlaybookRun): boolean => ['yml', 'yaml'].some((ext) => posix.basename(run.playbook) === `${service.name}.${ext}`);

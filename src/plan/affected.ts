@@ -1,6 +1,7 @@
 // Changed paths → the services a change affects, each with the chains that explain it. The
 // rules (README, "Build only what a change touches"):
-//   a. a file under <build>/<svc>/ → svc;
+//   a. a file under <build>/<svc>/ → svc; in a declared layout (services:, bake), a file under
+//      a service's own build context, or in its Dockerfile's directory → that service;
 //   b. a docker play → the services that run it (and <plays>/<svc>.yml → svc);
 //   c. a file of role R → R and every role that pulls R in (meta dependencies in both forms,
 //      include_role, import_role), transitively → the play files using one of them → the
@@ -14,7 +15,7 @@ import { posix } from 'node:path';
 import type { AnsibleDirs } from '../discover/ansible.js';
 import type { ChangedPath } from '../discover/git.js';
 import type { Checkout, Warning } from '../model/checkout.js';
-import type { CopyIndex } from '../model/copy-sources.js';
+import { sourcesMatcher, type CopyIndex } from '../model/copy-sources.js';
 import { reachable } from '../model/reach.js';
 import { formatCycle, type RoleGraph, type RoleReference } from '../model/roles.js';
 import type { PlayLink, PlayOwners } from '../model/service-plays.js';
@@ -31,6 +32,8 @@ export type Link =
 
 export type ServiceVia =
   | { readonly kind: 'build-dir' }
+  /** A file of the service's own build context (a directory, not the checkout root). */
+  | { readonly kind: 'context'; readonly dir: string }
   | { readonly kind: 'play'; readonly link: PlayLink }
   | { readonly kind: 'playbook-name' }
   | { readonly kind: 'copy'; readonly file: string; readonly line: number; readonly instruction: 'COPY' | 'ADD'; readonly source: string }
@@ -74,7 +77,7 @@ export interface Affected {
 }
 
 type Entry =
-  | { readonly rule: 'build-dir'; readonly service: string }
+  | { readonly rule: 'build-dir'; readonly service: string; readonly context?: string }
   | { readonly rule: 'docker-play' | 'playbook'; readonly path: string }
   | { readonly rule: 'role'; readonly role: string }
   | { readonly rule: 'copy'; readonly service: string; readonly via: ServiceVia & { kind: 'copy' } };
@@ -88,9 +91,10 @@ export function changedRoles(changes: readonly ChangedPath[], dirs: AnsibleDirs)
 export function findAffected(input: AffectedInput): Affected {
   const entries = new Map<string, { entry: Entry; files: ChangedPath[] }>();
   const why = new Map<string, string>();
+  const declared = declaredDirs(input.checkout);
   for (const change of input.changes) {
     for (const path of pathsOf(change)) {
-      const found = entriesOf(path, input, why);
+      const found = declared === null ? entriesOf(path, input, why) : [...declaredEntries(path, declared), ...entriesOf(path, input, why)];
       if (found.length === 0 && !why.has(path)) why.set(path, 'no rule maps it to a service (not a service file, play, role or file a Dockerfile copies)');
       for (const entry of found) {
         const key = JSON.stringify(entry);
@@ -127,10 +131,37 @@ function pathsOf(change: ChangedPath): string[] {
   return change.previous === undefined ? [change.path] : [change.path, change.previous];
 }
 
+/** In a declared layout: directory → the services whose own context it is, or whose Dockerfile it holds. */
+type DeclaredDirs = ReadonlyMap<string, readonly { service: string; context: string | null }[]>;
+
+function declaredDirs(checkout: Checkout): DeclaredDirs | null {
+  if (checkout.layout === 'legacy') return null;
+  const dirs = new Map<string, { service: string; context: string | null }[]>();
+  const add = (dir: string, entry: { service: string; context: string | null }): void => void dirs.set(dir, [...(dirs.get(dir) ?? []), entry]);
+  for (const service of checkout.services.values()) {
+    if (service.context !== '.') add(service.context, { service: service.name, context: service.context });
+    // On the checkout root and copying (or binding) all of it, running no play: every file is read.
+    else if (service.play === null && sourcesMatcher(service.dockerfile) === 'all') add('', { service: service.name, context: '.' });
+    const own = posix.dirname(service.dockerfile.path);
+    if (own !== service.context && own !== '.') add(own, { service: service.name, context: null });
+  }
+  return dirs;
+}
+
+function declaredEntries(path: string, declared: DeclaredDirs): Entry[] {
+  const entries: Entry[] = (declared.get('') ?? []).map(({ service }) => ({ rule: 'build-dir', service, context: '.' }));
+  for (let slash = path.lastIndexOf('/'); slash > 0; slash = path.lastIndexOf('/', slash - 1)) {
+    for (const { service, context } of declared.get(path.slice(0, slash)) ?? []) {
+      entries.push(context === null ? { rule: 'build-dir', service } : { rule: 'build-dir', service, context });
+    }
+  }
+  return entries;
+}
+
 function entriesOf(path: string, input: AffectedInput, why: Map<string, string>): Entry[] {
   const entries: Entry[] = [];
   const { buildDir, dirs } = input;
-  if (path.startsWith(`${buildDir}/`)) {
+  if (input.checkout.layout === 'legacy' && path.startsWith(`${buildDir}/`)) {
     const dir = path.slice(buildDir.length + 1).split('/')[0] as string;
     if (input.checkout.services.has(dir)) entries.push({ rule: 'build-dir', service: dir });
     else why.set(path, `${buildDir}/${dir} is not a service: ${input.checkout.notServices.get(dir) ?? 'it has no Dockerfile (any more)'}`);
@@ -160,7 +191,7 @@ function roleOf(path: string, dirs: AnsibleDirs): string | null {
 function resolve(entry: Entry, files: readonly ChangedPath[], input: AffectedInput, add: (service: string, reason: Reason) => void, warnings: Warning[]): void {
   switch (entry.rule) {
     case 'build-dir':
-      return add(entry.service, { rule: entry.rule, files, chain: [{ kind: 'service', name: entry.service, via: { kind: 'build-dir' } }] });
+      return add(entry.service, { rule: entry.rule, files, chain: [{ kind: 'service', name: entry.service, via: entry.context === undefined ? { kind: 'build-dir' } : { kind: 'context', dir: entry.context } }] });
     case 'copy':
       return add(entry.service, { rule: entry.rule, files, chain: [{ kind: 'service', name: entry.service, via: entry.via }] });
     case 'docker-play':

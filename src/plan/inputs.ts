@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Checkout, Service } from '../model/checkout.js';
+import { sourcesMatcher } from '../model/copy-sources.js';
 import type { Flavor } from './flavor.js';
 import type { BuildInputs } from './types.js';
 
@@ -28,6 +29,11 @@ export interface InputSources {
   readonly layout: Layout;
   /** The roles each service's play can run; absent: every role counts. */
   readonly roles?: (service: string) => ReadonlySet<string> | null;
+  /**
+   * The files of each service context that is a directory of the checkout, as its own
+   * .dockerignore leaves them, by path from the root; absent: taken from `files`.
+   */
+  readonly contexts?: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
 /** One digested line of a group: the path and the file's digest. */
@@ -49,6 +55,15 @@ export interface InputIndex {
   readonly otherDigest: string | null;
   /** Files owned by a service (its build dir, its play, its top-level playbook), by service. */
   readonly owned: ReadonlyMap<string, readonly Line[]>;
+  /** The files under each build context that is a directory of the checkout (not its root), by directory. */
+  readonly contexts: ReadonlyMap<string, readonly Line[]>;
+}
+
+/** The directories a path lies in, nearest first (`a/b/c` → `a/b`, `a`). */
+export function parentDirs(path: string): string[] {
+  const out: string[] = [];
+  for (let slash = path.lastIndexOf('/'); slash > 0; slash = path.lastIndexOf('/', slash - 1)) out.push(path.slice(0, slash));
+  return out;
 }
 
 /**
@@ -66,8 +81,23 @@ export function ownedPaths(checkout: Checkout, layout: Layout): (path: string) =
     if (service.play !== null) own(service.play, service.name);
     for (const extension of ['yml', 'yaml']) own(posix.join(layout.playbooks, `${service.name}.${extension}`), service.name);
   }
-  const buildPrefix = `${layout.build}/`;
   const none: readonly string[] = [];
+  if (checkout.layout !== 'legacy') {
+    // Declared services own the directory their Dockerfile is in (two services may share one).
+    const dirs = new Map<string, string[]>();
+    for (const service of checkout.services.values()) {
+      const dir = posix.dirname(service.dockerfile.path);
+      if (dir !== '.') dirs.set(dir, [...(dirs.get(dir) ?? []), service.name]);
+    }
+    return (path) => {
+      for (const dir of parentDirs(path)) {
+        const found = dirs.get(dir);
+        if (found !== undefined) return found;
+      }
+      return owners.get(path) ?? none;
+    };
+  }
+  const buildPrefix = `${layout.build}/`;
   return (path) => {
     if (path.startsWith(buildPrefix)) {
       const dir = path.slice(buildPrefix.length).split('/')[0] as string;
@@ -96,7 +126,12 @@ export function indexInputs(checkout: Checkout, sources: InputSources): InputInd
     else others.push([path, digest]);
   }
   const roleDigests = new Map([...roles].map(([role, lines]) => [role, digestLines(lines)]));
-  return { sources, placeOf, roles, roleDigests, other: others, otherDigest: others.length > 0 ? digestLines(others) : null, owned };
+  const contextDirs = new Set([...checkout.services.values()].map((service) => service.context).filter((dir) => dir !== '.'));
+  const contexts = new Map<string, Line[]>([...contextDirs].map((dir) => [dir, [...(sources.contexts?.get(dir) ?? [])]]));
+  if (contextDirs.size > 0 && sources.contexts === undefined) {
+    for (const [path, digest] of sources.files) for (const dir of parentDirs(path)) if (contextDirs.has(dir)) push(contexts, dir, [path, digest]);
+  }
+  return { sources, placeOf, roles, roleDigests, other: others, otherDigest: others.length > 0 ? digestLines(others) : null, owned, contexts };
 }
 
 export interface ServiceInputOptions {
@@ -133,6 +168,20 @@ export function serviceInputs(index: InputIndex, service: Service, content: stri
     replaced.set(label, map);
   }
   const named: [string, string][] = [];
+  if (service.context !== '.') {
+    // A context of its own: the build reads those files and nothing else of the checkout.
+    named.push([`context ${service.context}/`, digestLines(index.contexts.get(service.context) ?? [])]);
+    return digestParts(named, content, options);
+  }
+  if (service.origin !== null && service.play === null) {
+    // Declared, on the checkout root, running no play: it reads what its COPY/ADD name (the
+    // whole context when it copies or binds all of it), and its Dockerfile's directory.
+    const reads = sourcesMatcher(service.dockerfile);
+    const own = `${posix.dirname(service.dockerfile.path)}/`;
+    const lines = [...index.sources.files].filter(([path]) => reads === 'all' || path.startsWith(own) || reads(path));
+    named.push([reads === 'all' ? 'context ./' : 'copied files', digestLines(lines)]);
+    return digestParts(named, content, options);
+  }
   /** A group's digest: precomputed for a shared group the run changes nothing in. */
   const group = (label: string, lines: readonly Line[], precomputed: string | null): void => {
     const changes = replaced.get(label);
@@ -152,6 +201,10 @@ export function serviceInputs(index: InputIndex, service: Service, content: stri
     const lines = index.roles.get(role);
     if (lines !== undefined || replaced.has(label)) group(label, lines ?? [], index.roleDigests.get(role) ?? null);
   }
+  return digestParts(named, content, options);
+}
+
+function digestParts(named: [string, string][], content: string, options: ServiceInputOptions): BuildInputs {
   named.sort(([a], [b]) => (a < b ? -1 : 1));
   const parts: Record<string, string> = {
     dockerfile: sha256(content),
@@ -175,7 +228,7 @@ export function serviceInputs(index: InputIndex, service: Service, content: stri
 function ownLabel(service: Service, path: string, layout: Layout): string {
   if (path === service.play) return `play ${path}`;
   if (path === service.overrides?.path) return `overrides ${path}`;
-  return `service files ${posix.join(layout.build, service.name)}/`;
+  return `service files ${service.origin === null ? posix.join(layout.build, service.name) : posix.dirname(service.dockerfile.path)}/`;
 }
 
 /** A group's digest: its `path\0digest` lines, sorted. */

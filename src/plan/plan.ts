@@ -116,7 +116,8 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
       const resolved = named.digest === null ? options.baseDigests?.get(formatImageRef(named)) : undefined;
       const ref = resolved === undefined ? named : { ...named, digest: resolved };
       keyBases.push({ instruction, kind: 'image', image: formatImageRef(ref) });
-      if (formatImageRef(ref) !== formatImageRef(written)) edits.push({ base, ref });
+      // A named context's image (bake `docker-image://`) is written in place of the name.
+      if (base.via !== null || formatImageRef(ref) !== formatImageRef(written)) edits.push({ base, ref });
       const policy = pullPolicy(options.pull, builtAs, base);
       if (policy !== null) {
         const pull = addPull(pulls, ref, policy);
@@ -133,7 +134,8 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
     const userLabels = options.labels ?? {};
     const cacheFrom = cacheSources(options.cacheFrom ?? [], name);
     for (const ref of cacheFrom) needs.push(addPull(pulls, ref, 'always', true).id);
-    const inputs = index ? serviceInputs(index, service, content, { buildArgs: options.buildArgs, flavor, labels: userLabels, files: overrides?.files ?? {} }) : null;
+    const buildArgs = Object.keys(service.args).length === 0 ? options.buildArgs : { ...service.args, ...options.buildArgs };
+    const inputs = index ? serviceInputs(index, service, content, { buildArgs, flavor, labels: userLabels, files: overrides?.files ?? {} }) : null;
     const key = inputs ? buildKey(inputs, applyFlavor(service.dockerfile, service.dockerfile.text, flavor), keyBases) : null;
     const step: BuildStep = {
       kind: 'build',
@@ -143,10 +145,11 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
       tag: localTag(builtAs, name, flavor),
       flavor,
       dockerfile: service.dockerfile.path,
+      context: service.context,
       from,
       content,
       bases,
-      buildArgs: options.buildArgs,
+      buildArgs,
       noCache: options.noCache,
       files: overrides?.files ?? {},
       labels: { ...ociLabels(name, options.revision ?? {}), ...userLabels },

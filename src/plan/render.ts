@@ -4,6 +4,7 @@
 import { lexDockerfile, splitWords } from '../model/dockerfile-lex.js';
 import type { BaseImage, Dockerfile } from '../model/dockerfile.js';
 import { formatImageRef, type ImageRef } from '../model/image-ref.js';
+import { mountFroms, replaceMountFrom } from '../model/run-mounts.js';
 
 export interface BaseEdit {
   readonly base: BaseImage;
@@ -20,11 +21,14 @@ export function renderDockerfile(dockerfile: Dockerfile, edits: readonly BaseEdi
     if (line === undefined) throw new Error(`no instruction at ${dockerfile.path}:${base.line}`);
     const words = splitWords(line.args, dockerfile.escape);
     const image = formatImageRef(ref);
-    const at =
-      base.instruction === 'FROM'
-        ? words.findIndex((word) => !word.startsWith('--'))
-        : words.findIndex((word) => word.startsWith('--from='));
-    words[at] = base.instruction === 'FROM' ? image : `--from=${image}`;
+    if (base.instruction === 'RUN') {
+      const mount = mountFroms(line.args, dockerfile.escape).find((found) => found.value === base.written);
+      if (mount === undefined) throw new Error(`no --mount=from=${base.written} at ${dockerfile.path}:${base.line}`);
+      words[mount.word] = replaceMountFrom(words[mount.word] as string, image);
+    } else {
+      const at = base.instruction === 'FROM' ? words.findIndex((word) => !word.startsWith('--')) : words.findIndex((word) => word.startsWith('--from='));
+      words[at] = base.instruction === 'FROM' ? image : `--from=${image}`;
+    }
     const text = `${line.keyword} ${words.join(' ')}`;
     physical.splice(line.line - 1, line.endLine - line.line + 1, text, ...Array<string>(line.endLine - line.line).fill(''));
   }

@@ -11,9 +11,16 @@ export function selectServices(checkout: Checkout, requested: readonly string[],
   const selected: string[] = [];
   for (const name of requested) {
     if (name.includes('/') || name.includes('\\') || name.includes('..') || name.trim() === '') {
+      const named = checkout.layout === 'bake' ? 'a target of the bake file' : checkout.layout === 'services' ? 'named as services: in dockmk.yml names it' : `named by its directory under ${buildDir}/`;
       throw new UsageError(`"${name}" is not a service name`, {
-        hint: `a service is named by its directory under ${buildDir}/, e.g. \`dockmk build ${all[0] ?? 'forum'}\``,
+        hint: `a service is ${named}, e.g. \`dockmk build ${all[0] ?? 'forum'}\``,
       });
+    }
+    // A bake group selects its targets (a service of the same name wins, as bake's targets do).
+    const group = checkout.services.has(name) ? undefined : checkout.groups?.[name];
+    if (group !== undefined) {
+      for (const member of group) if (!selected.includes(member)) selected.push(member);
+      continue;
     }
     const notService = checkout.notServices.get(name);
     if (notService !== undefined) {

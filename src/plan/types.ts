@@ -42,6 +42,8 @@ export interface BuildStep extends StepBase {
   readonly flavor: Flavor;
   /** The service's Dockerfile, relative to the root. */
   readonly dockerfile: string;
+  /** The build context, relative to the root: '.' is the checkout (the legacy layout), else a directory of it. */
+  readonly context: string;
   /** The FROM images after rewriting, in file order (stage references and scratch left out). */
   readonly from: readonly ImageRef[];
   /** The Dockerfile text sent to the engine (FROM lines rewritten; same line numbers). */

@@ -13,6 +13,13 @@ export interface ServiceJson {
   play: string | null;
   from: string[];
   parents: string[];
+  /** A declared layout only (services:, bake): the build context, `.` for the checkout root. */
+  context?: string;
+  /** A declared layout only: the named contexts, as bake writes them (`target:base`). */
+  contexts?: Record<string, string>;
+  /** A declared layout only: the images it reads by COPY --from and RUN --mount=from. */
+  copyFrom?: string[];
+  tags?: string[];
 }
 
 /** `dockmk list --json`: every service, sorted by name. */
@@ -26,6 +33,14 @@ export function servicesToJson(checkout: Checkout): ServiceJson[] {
       play: service.play,
       from: service.bases.filter((base) => base.instruction === 'FROM').map((base) => base.image),
       parents: [...service.parents],
+      ...(checkout.layout === 'legacy'
+        ? {}
+        : {
+            context: service.context,
+            contexts: Object.fromEntries(Object.entries(service.contexts).map(([name, value]) => [name, value.kind === 'service' ? `target:${value.service}` : value.kind === 'image' ? `docker-image://${value.image}` : value.value])),
+            copyFrom: service.bases.filter((base) => base.instruction !== 'FROM').map((base) => base.image),
+            tags: [...service.tags],
+          }),
     }));
 }
 
@@ -46,6 +61,8 @@ export function stepToJson(step: PlanStep): Record<string, unknown> {
         tag: formatImageRef(step.tag),
         flavor: step.flavor,
         dockerfile: step.dockerfile,
+        // A context of its own (a directory of the checkout); absent: the checkout root.
+        ...((step.context ?? '.') !== '.' ? { context: step.context } : {}),
         from: step.from.map(formatImageRef),
         buildArgs: { ...step.buildArgs },
         noCache: step.noCache,

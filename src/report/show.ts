@@ -12,6 +12,8 @@ import { table } from './describe.js';
 export interface ServiceDetails {
   name: string;
   dockerfile: string;
+  /** A declared service's build context and named contexts (`base → target:nodejs`); null in the legacy layout. */
+  context: { dir: string; names: string[] } | null;
   from: string[];
   /** This checkout's services it builds on, transitively, nearest first. */
   ancestors: string[];
@@ -47,6 +49,10 @@ export function serviceDetails(service: Service, inputs: ShowInputs): ServiceDet
   return {
     name: service.name,
     dockerfile: service.dockerfile.path,
+    context:
+      service.origin === null
+        ? null
+        : { dir: service.context, names: Object.entries(service.contexts).map(([name, value]) => `${name} → ${value.kind === 'service' ? `target:${value.service}` : value.kind === 'image' ? `docker-image://${value.image}` : value.value}`) },
     from: service.bases.filter((base) => base.instruction === 'FROM').map((base) => base.image),
     ancestors,
     children: [...checkout.services.values()].filter((other) => other.parents.includes(service.name)).map((other) => other.name).sort(),
@@ -65,6 +71,7 @@ export function serviceDetails(service: Service, inputs: ShowInputs): ServiceDet
 export function formatServiceDetails(details: ServiceDetails): string {
   const rows: string[][] = [
     ['dockerfile', details.dockerfile],
+    ...(details.context === null ? [] : [['context', `${details.context.dir}${details.context.names.length > 0 ? ` (${details.context.names.join(', ')})` : ''}`]]),
     ['from', details.from.join(', ')],
     ['parents', details.ancestors.length > 0 ? details.ancestors.join(' ← ') : '- (external base only)'],
     ['children', details.children.join(', ') || '-'],

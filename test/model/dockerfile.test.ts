@@ -112,4 +112,18 @@ test('a BOM and CRLF line ends: the parent is read; an invalid escape directive 
   );
 });
 
+test('RUN --mount=from= reads an image unless it names a stage or a stage index', () => {
+  const text = [
+    'FROM debian:bookworm AS build',
+    'FROM debian:bookworm',
+    'RUN --mount=type=bind,from=build,source=/a,target=/a --mount=from=0,target=/b true',
+    'RUN --network=none --mount=type=cache,target=/c --mount="from=builder,source=/dist,target=/dist" true',
+    'RUN --mount=type=bind,source=/x,target=/x,from=ghcr.io/acme/tools:1 true',
+  ].join('\n');
+  const { copyFrom } = parseDockerfile('images/x/Dockerfile', text);
+  assert.equal(copyFrom.map((base) => [base.instruction, base.line, base.image]), [['RUN', 4, 'builder'], ['RUN', 5, 'ghcr.io/acme/tools:1']]);
+  assert.is(parseDockerfile('images/x/Dockerfile', text).mountsContext, false, 'cache mounts and mounts of images read no context');
+  assert.is(parseDockerfile('images/x/Dockerfile', 'FROM debian\nRUN --mount=target=/src make -C /src\n').mountsContext, true, 'a bind mount without from= binds the context');
+});
+
 test.run();

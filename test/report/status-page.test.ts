@@ -35,6 +35,7 @@ function buildStep(service: string, parts: Record<string, string>, bases: string
     tag: ref(`${service}:test`),
     flavor: 'plain',
     dockerfile: `docker/build/${service}/Dockerfile`,
+    context: '.',
     from: bases.map(ref),
     content: 'FROM x\n',
     bases: bases.map(ref),
