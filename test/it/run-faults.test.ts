@@ -96,7 +96,11 @@ for (const [how, signals, code] of [
     await docker.getImage('debian:bookworm').tag({ repo: name, tag: 'test' });
     const before = await imageId(`${name}:test`);
     try {
-      const run = start(['test', name, '--root', root, '--progress', 'json'], { DOCKMK_STATE_DIR: stateDir });
+      // A second Ctrl-C matters while the first waits for the engine: the classic builder waits
+      // for the step's container to go; BuildKit's cancel is done before a second could come
+      // (its Ctrl-C is in test/it/builders.test.ts).
+      const builder = signals.length > 1 ? ['--builder', 'classic'] : [];
+      const run = start(['test', name, '--root', root, '--progress', 'json', ...builder], { DOCKMK_STATE_DIR: stateDir });
       await run.until(said(marker));
       for (const signal of signals) {
         run.child.kill(signal);
