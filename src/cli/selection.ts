@@ -20,7 +20,7 @@ import { PLAN_VERSION, type BuildPlan } from '../plan/types.js';
 import { formatWarnings } from '../report/text.js';
 import type { SelectionArgs } from './options.js';
 import { ansibleFiles, cachedFiles, readRoleGraph } from './read.js';
-import type { Io, Session } from './session.js';
+import { ownState, type Io, type Session } from './session.js';
 
 export interface ChangeSet {
   readonly changes: readonly ChangedPath[];
@@ -47,6 +47,15 @@ export function ansibleSetup(config: Config): AnsibleSetup {
 
 /** The change named by --since, --range or --files; null when none is given. */
 export async function readChanges(args: SelectionArgs, config: Config, io: Io): Promise<ChangeSet | null> {
+  const change = await readChangeList(args, config, io);
+  if (change === null) return null;
+  // dockmk's own state (caches, history) in the checkout is no service's input: a checkout whose
+  // .gitignore does not name it would otherwise list it as changed.
+  const own = ownState(config);
+  return { ...change, changes: change.changes.filter(({ path }) => !own.some((dir) => path === dir || path.startsWith(`${dir}/`))) };
+}
+
+async function readChangeList(args: SelectionArgs, config: Config, io: Io): Promise<ChangeSet | null> {
   if (args.since !== undefined) return { changes: await changedSince(config.root, args.since), label: `since ${args.since}` };
   if (args.range !== undefined) return { changes: await changedInRange(config.root, args.range), label: `in ${args.range}` };
   if (args.files === undefined) return null;

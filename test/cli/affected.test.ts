@@ -17,13 +17,13 @@ interface Result {
   stderr: string;
 }
 
-async function dockmk(cwd: string, argv: string[], stdin?: string): Promise<Result> {
+async function dockmk(cwd: string, argv: string[], stdin?: string, state = STATE): Promise<Result> {
   let stdout = '';
   let stderr = '';
   const io = {
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
-    env: { HOME: '/nonexistent', DOCKER_HOST: 'unix:///nonexistent/docker.sock', DOCKMK_STATE_DIR: STATE },
+    env: { HOME: '/nonexistent', DOCKER_HOST: 'unix:///nonexistent/docker.sock', DOCKMK_STATE_DIR: state },
     cwd,
     signal: new AbortController().signal,
     now: () => 0,
@@ -115,6 +115,18 @@ test('--since compares the merge base with the working tree, untracked files inc
     { path: 'new name', status: 'renamed', previous: 'old name' },
     { path: 'gone', status: 'deleted' },
   ]);
+});
+
+test("--since: dockmk's own state inside the checkout, untracked, is not a change", async () => {
+  const root = repository();
+  writeFileSync(join(root, 'docker/plays/worker_deploy.yml'), '- hosts: all\n  roles: [worker]\n');
+  const state = join(root, '.dockmk');
+  // The first run writes its caches there; .gitignore does not name the directory.
+  assert.equal(JSON.parse((await dockmk(root, ['affected', '--since', 'HEAD', '--json'], undefined, state)).stdout), ['worker']);
+  assert.ok(git(root, 'status', '--porcelain', '--untracked-files=all').includes('.dockmk/'), 'the state is there, untracked');
+  const explained = await dockmk(root, ['affected', '--since', 'HEAD', '--explain'], undefined, state);
+  assert.not.match(explained.stdout, /\.dockmk/, explained.stdout);
+  assert.match(explained.stderr, /\(1 changed path\)/, explained.stderr);
 });
 
 test('bad input: no change named, bad ranges and references, bad shards: one line, exit 2', async () => {
