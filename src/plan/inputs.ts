@@ -215,13 +215,19 @@ function digestParts(named: [string, string][], content: string, options: Servic
   // Only when there are some, so that adding the part left earlier hashes as they were.
   if (Object.keys(labels).length > 0) parts.labels = sha256(JSON.stringify(Object.entries(labels).sort()));
   for (const [label, digest] of named) parts[label] = digest;
-  const hash = createHash('sha256');
-  let first = true;
-  for (const label in parts) {
-    hash.update(`${first ? '' : '\n'}${label}\0${parts[label]}`);
-    first = false;
-  }
-  return { digest: hash.digest('hex'), parts };
+  const lines: string[] = [];
+  for (const label in parts) lines.push(`${label}\0${parts[label]}`);
+  const inputs: BuildInputs = { digest: sha256(lines.join('\n')), parts };
+  partLines.set(inputs, lines);
+  return inputs;
+}
+
+/** The `label\0digest` lines each input digest was made of, in order, for the build key to reuse. */
+const partLines = new WeakMap<BuildInputs, readonly string[]>();
+
+/** The lines of `inputs`' digest, its own or made again (inputs read back from JSON). */
+export function inputLines(inputs: BuildInputs): readonly string[] {
+  return partLines.get(inputs) ?? Object.entries(inputs.parts).map(([label, digest]) => `${label}\0${digest}`);
 }
 
 /** The label of a file the service owns. */

@@ -6,7 +6,7 @@
 // key is what the registry keeps a build under: `<namespace>/<svc>:key-<16 hex>`.
 
 import { imageRef, type ImageRef } from '../model/image-ref.js';
-import { sha256 } from './inputs.js';
+import { inputLines, sha256 } from './inputs.js';
 import type { BuildInputs } from './types.js';
 
 /** What one FROM or COPY --from reads, for the key. */
@@ -22,7 +22,7 @@ const KEY_VERSION = 'dockmk build key 1';
  */
 export function buildKey(inputs: BuildInputs, dockerfile: string, bases: readonly KeyBase[]): string {
   const lines = [KEY_VERSION, `dockerfile\0${sha256(dockerfile)}`];
-  for (const [label, digest] of Object.entries(inputs.parts)) if (label !== 'dockerfile') lines.push(`${label}\0${digest}`);
+  for (const line of inputLines(inputs)) if (!line.startsWith('dockerfile\0')) lines.push(line);
   bases.forEach((base, i) => {
     lines.push(`base ${i} ${base.instruction}\0${base.kind === 'service' ? `service ${base.service} ${base.key}` : `image ${base.image}`}`);
   });
