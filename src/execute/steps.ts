@@ -109,7 +109,8 @@ export function failureReason(step: PlanStep, error: DockmkError, output: readon
     case 'push': {
       const registry = registryOf(step.image);
       const words = `${step.kind} ${formatImageRef(step.image)} failed: ${error.message.replace(/^(pull|push) \S+ failed: /, '')}`;
-      if (/unauthori[sz]ed|authentication required|no basic auth credentials|denied|forbidden/i.test(error.message)) {
+      // dockmk's own registry client names the credentials itself; the engine's words do not.
+      if (/unauthori[sz]ed|authentication required|no basic auth credentials|denied|forbidden/i.test(error.message) && !error.message.includes(credentials.source)) {
         return credentials.forRegistry(registry) === null
           ? `${words} — no credentials for ${registry} in ${credentials.source}; run \`docker login ${registry}\``
           : `${words} — the registry refused the credentials for ${registry} in ${credentials.source}`;
