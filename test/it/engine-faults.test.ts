@@ -77,16 +77,16 @@ test('the real engine made to answer as Docker 1.12 (API 1.24): named by its ver
   }
 });
 
-test('the real engine answering garbage to the image list: one line naming the call and the answer, nothing built', async () => {
+test('the real engine answering garbage to an image inspect: one line naming the call and the answer, nothing built', async () => {
   const before = (await docker.listImages()).length;
   const proxy = await startEngineProxy([
-    { match: (method, path) => method === 'GET' && path.startsWith('/images/json'), answer: { status: 200, contentType: 'application/json', body: '[{"Id":"sha256:0123\u0000\u0001 garbled' } },
+    { match: (method, path) => method === 'GET' && /^\/images\/.+\/json$/.test(path), answer: { status: 200, contentType: 'application/json', body: '{"Id":"sha256:0123\u0000\u0001 garbled' } },
   ]);
   const state = mkdtempSync(join(tmpdir(), 'dockmk-it-garbage-'));
   try {
     const run = await dockmk(['test', 'hello-app', '--root', REPO_ROOT, '--builder', 'classic'], { env: { DOCKER_HOST: proxy.address, DOCKMK_STATE_DIR: state } });
     assert.is(run.code, 1, run.stderr);
-    assert.match(run.stderr, /^dockmk: pull debian:bookworm failed: could not list the images: the engine at unix:\/\/.*engine\.sock answered GET \/images\/json with something that is not the Engine API's JSON \("\[\{"Id":"sha256:0123\?\? garbled"\) — is DOCKER_HOST \(or --engine\) the address of a Docker engine, and is it well\?/m, run.stderr);
+    assert.match(run.stderr, /^dockmk: pull debian:bookworm failed: could not inspect debian:bookworm: the engine at unix:\/\/.*engine\.sock answered GET \/images\/debian:bookworm\/json with something that is not the Engine API's JSON \("\{"Id":"sha256:0123\?\? garbled"\) — is DOCKER_HOST \(or --engine\) the address of a Docker engine, and is it well\?/m, run.stderr);
     assert.not.match(run.stderr, /internal error|\n\s+at /, 'no stack trace');
     assert.not.ok(proxy.requests.some((line) => line.startsWith('POST /build') || /^POST \/v[\d.]+\/build/.test(line)), `nothing built: ${proxy.requests.join(', ')}`);
     assert.is((await docker.listImages()).length, before, 'no image made');

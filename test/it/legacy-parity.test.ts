@@ -125,7 +125,12 @@ test('docker:build builds on the published parents, here resolved against the pr
   const env = { DOCKER_CONFIG: config };
   ok(await dockmk(['push', 'python-app-common', '--registry', registry.address], { env }));
   const published = `${registry.address}/edxops/python-app-common:latest`;
-  await docker.getImage(published).remove({ noprune: true });
+  // Not on the engine: a push that found it in the registry under its key (an earlier test pushed
+  // it) wrote its refs registry-side and tagged nothing here; one that built it did.
+  await docker.getImage(published).remove({ noprune: true }).catch((error: { statusCode?: number }) => {
+    if (error.statusCode !== 404) throw error;
+  });
+  assert.is(await imageId(published), null, `${published} is not on the engine`);
   const result = await dockmk(['build', 'hello-app', '--registry', registry.address, '--json'], { env });
   ok(result);
   assert.ok(events(result).some((event) => event.event === 'step-end' && event.step === `pull ${published}` && event.status === 'done'), 'the parent is pulled from the registry');
