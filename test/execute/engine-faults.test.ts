@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { EngineError } from '../../src/errors.js';
 import { connectEngine } from '../../src/execute/docker.js';
 import { compareVersions, MIN_API_VERSION } from '../../src/execute/engine-faults.js';
+import { imageRef } from '../../src/model/image-ref.js';
 import { test } from '../helpers.js';
 
 async function listen(server: Server): Promise<{ address: string; close: () => Promise<void> }> {
@@ -90,6 +91,28 @@ test('a service that does not speak HTTP (an SSH server): one line, its bytes no
   );
   assert.match(error.message, /answers, but not as a Docker engine: what it answered is not HTTP \(.*\)$/);
   assert.not.match(error.message, /[\u0000-\u001f]/, 'no control characters');
+});
+
+test('an image list or inspect that is not the Engine API\'s JSON: named with the call, not a TypeError', async () => {
+  const { address, close } = await listen(
+    http((req, res) => {
+      res.setHeader('API-Version', '1.41');
+      if (req.url === '/_ping') res.end('OK');
+      else if (req.url === '/version') res.end(JSON.stringify({ Version: '20.10.24', ApiVersion: '1.41', Os: 'linux' }));
+      else if (req.url?.startsWith('/images/json')) res.end('{"not":"a list"}');
+      else res.end('<html>busy</html>');
+    }),
+  );
+  try {
+    const engine = connectEngine(address, {});
+    const list = await (engine.listImages as () => Promise<unknown>)().then(() => null, (error: unknown) => error as EngineError);
+    assert.match(list?.message ?? '', /^could not list the images: the engine at unix:.* answered GET \/images\/json with something that is not the Engine API's JSON \("\{"not":"a list"\}"\)$/);
+    assert.match(list?.hint ?? '', /is DOCKER_HOST \(or --engine\) the address of a Docker engine/);
+    const inspect = await engine.inspectImage(imageRef('app', 'test', null)).then(() => null, (error: unknown) => error as EngineError);
+    assert.match(inspect?.message ?? '', /^could not inspect app:test: the engine at unix:.* answered GET \/images\/app:test\/json with something that is not the Engine API's JSON \("<html>busy<\/html>"\)$/);
+  } finally {
+    await close();
+  }
 });
 
 test('API versions compare part by part', () => {
