@@ -78,6 +78,9 @@ export class LintFailedError extends DockmkError {
   override readonly exitCode: number = ExitCode.stepFailed;
 }
 
+/** How to fix a state file dockmk cannot write (its caches, history, logs, run lock). */
+export const STATE_DIR_FIX = 'free space there, or set DOCKMK_STATE_DIR to a writable directory';
+
 /**
  * Why a file operation failed, in the words people know: "ENOSPC: no space left on device",
  * without what Node adds after the comma (the call and the path, which the caller names itself).

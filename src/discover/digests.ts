@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DiscoveryError, fsReason } from '../errors.js';
+import { DiscoveryError, fsReason, STATE_DIR_FIX } from '../errors.js';
 import type { ContextListing } from './context.js';
 
 const CACHE_VERSION = 1;
@@ -62,7 +62,7 @@ export async function digestContext(listing: ContextListing, cacheFile: string |
       writeCache(cacheFile, next);
     } catch (error) {
       const why = fsReason(error);
-      warn(`${cacheFile}: cannot write the digest cache (${why}); going on without it, the next run reads every file again — free space there, or set DOCKMK_STATE_DIR to a writable directory`);
+      warn(`${cacheFile}: cannot write the digest cache (${why}); going on without it, the next run reads every file again — ${STATE_DIR_FIX}`);
     }
   }
   return new Map([...digests].sort(([a], [b]) => (a < b ? -1 : 1)));

@@ -15,7 +15,7 @@
 
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fsReason } from '../errors.js';
+import { fsReason, STATE_DIR_FIX } from '../errors.js';
 
 /** Set by scripts/build.mjs to a digest of dockmk's sources and locked dependencies. */
 declare const DOCKMK_BUILD: string | undefined;
@@ -163,7 +163,7 @@ export class ParseCache {
       } catch {
         // It was never made (its directory could not be).
       }
-      return `cannot write the parse cache (${fsReason(error)}); going on without it, the next run reads and parses the checkout again — free space there, or set DOCKMK_STATE_DIR to a writable directory`;
+      return `cannot write the parse cache (${fsReason(error)}); going on without it, the next run reads and parses the checkout again — ${STATE_DIR_FIX}`;
     }
   }
 }

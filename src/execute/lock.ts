@@ -5,7 +5,7 @@
 
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsReason, InterruptedError } from '../errors.js';
+import { fsReason, InterruptedError, STATE_DIR_FIX } from '../errors.js';
 import { abortableSleep } from './retry.js';
 
 export const LOCK_FILE = 'run.lock';
@@ -34,7 +34,7 @@ export async function lockCheckout(stateDir: string, command: string, options: L
   const me: Holder = { pid: process.pid, command, startedAt: (options.clock ?? (() => new Date()))().toISOString() };
   let waitingFor: number | null = null;
   const unguarded = (error: unknown): Lock => {
-    options.say(`warning: ${path}: cannot hold the run lock (${fsReason(error)}); another dockmk run on this checkout would not be waited for — free space there, or set DOCKMK_STATE_DIR to a writable directory`);
+    options.say(`warning: ${path}: cannot hold the run lock (${fsReason(error)}); another dockmk run on this checkout would not be waited for — ${STATE_DIR_FIX}`);
     return { release: () => undefined };
   };
   for (;;) {

@@ -23,7 +23,7 @@ import {
   type WriteStream,
 } from 'node:fs';
 import { join } from 'node:path';
-import { fsReason } from '../errors.js';
+import { fsReason, STATE_DIR_FIX } from '../errors.js';
 import { HISTORY_FILE, HISTORY_VERSION, type BuildOutcome } from '../discover/runs.js';
 import type { PlanStep } from '../plan/types.js';
 import type { RunEvent, StepResult } from '../execute/events.js';
@@ -78,7 +78,7 @@ export function createHistoryRecorder(options: HistoryOptions): HistoryRecorder 
     if (warned.has(file)) return;
     warned.add(file);
     const why = fsReason(error);
-    options.warn?.(`${file}: cannot write ${what} (${why}): ${lost}; the run goes on and its result stands — free space there, or set DOCKMK_STATE_DIR to a writable directory`);
+    options.warn?.(`${file}: cannot write ${what} (${why}): ${lost}; the run goes on and its result stands — ${STATE_DIR_FIX}`);
   };
   // A log is opened at a step's first line, or when it ends having built (or failed) without
   // one: a run where everything is up to date writes no log file and no logs/<run> directory.
