@@ -19,7 +19,7 @@ import { buildkitBuild, type BuildkitTransport } from './buildkit-build.js';
 import { DEFAULT_SOCKET, modemOptions } from './docker-address.js';
 import { classicBuild } from './docker-classic.js';
 import { engineMessage, follow, interrupted, parseJson, statusOf } from './docker-stream.js';
-import { garbled, isObject, notAnEngine, tooOld, unreachable } from './engine-faults.js';
+import { compareVersions, garbled, isObject, MIN_API_VERSION, notAnEngine, tooOld, unreachable } from './engine-faults.js';
 import type { BuildRequest, CallOptions, Engine, ImageInfo, ListedImage, RegistryAuth } from './engine.js';
 import { digestFromStatus, insecureRegistries, isPlainHttpRegistry, podmanAuthAddress, qualifiedName, qualifiedRepository } from './podman.js';
 
@@ -100,7 +100,7 @@ class DockerEngine implements Engine {
     if (stranger !== null) throw stranger;
     // Every engine since API 1.25 says its version in a header of the ping; an older one only in /version.
     const header = this.pingHeaders?.['api-version'];
-    if (typeof header === 'string' && tooOld(this.address, header, '') === null) return;
+    if (typeof header === 'string' && compareVersions(header, MIN_API_VERSION) >= 0) return;
     const facts = await this.engineFacts(signal);
     const old = tooOld(this.address, facts.apiVersion, facts.name);
     if (old !== null) throw old;
