@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
+import { parseStepHeader } from '../../src/model/build-steps.js';
 import { docker, dockmk, events, ok, runCommand, summaryOf, test, type CliResult } from './helpers.js';
 
 const SERVICE = `bopt-${randomBytes(3).toString('hex')}`;
@@ -31,7 +32,7 @@ function runStep(result: CliResult): { builder: string; next: string } {
   const lines = events(result)
     .filter((event) => event.event === 'step-output' && event.step === `build ${SERVICE}`)
     .map((event) => String(event.line));
-  const at = lines.findIndex((line) => /^Step \d+\/\d+ : RUN |^#\d+ \[\d+\/\d+\] RUN /.test(line));
+  const at = lines.findIndex((line) => parseStepHeader(line)?.text.startsWith('RUN ') === true);
   assert.ok(at >= 0, `the build output has the RUN step:\n${lines.join('\n')}`);
   return { builder, next: lines[at + 1] ?? '' };
 }
