@@ -172,12 +172,13 @@ test('a 4 GiB file in a context with no .dockerignore: sent whole, and a warning
   assert.match(built.stdout, /^context: \d+ entries, 4\.00 GiB from /m);
 });
 
-/** Whether the --json output so far has the first step header of `step`. */
-function firstStepOf(output: string, step: string): boolean {
+/** Whether the --json output so far has the header of the last step of `step`. */
+function lastStepOf(output: string, step: string): boolean {
   // Whole lines only: the last one may still be arriving.
   return output.split('\n').slice(0, -1).some((line) => {
     const event = JSON.parse(line) as { event?: string; step?: string; line?: string };
-    return event.event === 'step-output' && event.step === step && parseStepHeader(event.line ?? '')?.index === 1;
+    const header = event.event === 'step-output' && event.step === step ? parseStepHeader(event.line ?? '') : null;
+    return header !== null && header.index === header.total;
   });
 }
 
@@ -190,7 +191,7 @@ test('a file that changes while the context is sent (a log written into the chec
     'build.json': '{"event":"run-start"}\n',
   });
   // As `dockmk test --json > build.json` at the checkout root: the file grows once the run
-  // has listed the context. The base's first step means the engine has read its context whole.
+  // has listed the context. The base's last step means the engine has read its context whole.
   let grown = false;
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'dockmk.js'), 'test', svc, '--root', root, '--json', '--jobs', '1'], { env: cleanEnv(state(root)), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -198,8 +199,10 @@ test('a file that changes while the context is sent (a log written into the chec
   child.stderr.on('data', (chunk) => (stderr += chunk));
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk;
-    // The first step's header, on any builder (classic "Step 1/3", BuildKit "#4 [1/3] FROM …"): the context is in.
-    if (!grown && firstStepOf(stdout, `build ${base}`)) {
+    // The base's last step (classic "Step 3/3", BuildKit "#6 [3/3] RUN …"): its ADD has read the
+    // context whole (BuildKit may start FROM while the context still streams), and the next
+    // build has not started.
+    if (!grown && lastStepOf(stdout, `build ${base}`)) {
       grown = true;
       appendFileSync(join(root, 'build.json'), '{"event":"step-start"}\n');
     }
@@ -210,7 +213,7 @@ test('a file that changes while the context is sent (a log written into the chec
   made.push(`${base}:test`);
   assert.ok((await imageId(`${base}:test`)) !== null, 'the base, sent before the change, is built');
   assert.is(await imageId(`${svc}:test`), null, 'the build that would have sent another build.json is not');
-  assert.match(stderr, new RegExp(`^dockmk: build ${svc} failed: .*build\\.json changed while it was being sent to the engine`, 'm'));
+  assert.match(stderr, new RegExp(`^dockmk: build ${svc} failed: .*build\\.json changed while it was being sent to the engine`, 'm'), stderr);
 });
 
 test.after(async () => {
