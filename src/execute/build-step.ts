@@ -51,10 +51,16 @@ export async function build(step: BuildStep, ctx: StepContext): Promise<StepDeta
   ctx.images.touch(step.tag);
   const labels = { ...step.labels, [CHECKOUT_LABEL]: ctx.checkout, ...(step.key === null ? {} : { [KEY_LABEL]: step.key }), ...(inputHash === null ? {} : { [INPUT_LABEL]: inputHash }) };
   const labelled = withLabelInstruction(step.content, labels);
+  // A file that changes while it is sent fails the archive. The engine's client may have stopped
+  // reading it by then (an error event no one listens to would end the process): the cause is
+  // kept here, and is what the step fails with.
+  const context = packContext(listing, labelled ?? step.content, step.files);
+  let contextFailure: Error | null = null;
+  context.on('error', (error: Error) => (contextFailure ??= error));
   try {
     const { imageId } = await engine.build(
       {
-        context: packContext(listing, labelled ?? step.content, step.files),
+        context,
         dockerfile: RENDERED_DOCKERFILE,
         tag: step.tag,
         buildArgs: step.buildArgs,
@@ -66,10 +72,12 @@ export async function build(step: BuildStep, ctx: StepContext): Promise<StepDeta
       },
       { signal: ctx.signal, onLine: ctx.onLine },
     );
+    if (contextFailure !== null) throw contextFailure;
     return { status: 'done', imageId, ...known };
   } catch (error) {
-    if (ctx.signal.aborted) await restoreTag(ctx, step.tag, before);
-    throw error;
+    // Not the tag of an image built from a context that was not the one hashed.
+    if (ctx.signal.aborted || contextFailure !== null) await restoreTag(ctx, step.tag, before);
+    throw contextFailure ?? error;
   }
 }
 
