@@ -196,12 +196,40 @@ export function serviceInputs(index: InputIndex, service: Service, content: stri
   };
   for (const [label, lines] of own) group(label, lines, null);
   group('other files', index.other, index.otherDigest);
-  for (const role of closure ?? index.roles.keys()) {
+  if (closure === null) {
+    // No known play: every role may run. One part for them all, not one a role: a checkout of
+    // 5,000 roles would otherwise give each such service 5,000 parts to hash and store.
+    named.push([EVERY_ROLE, everyRoleDigest(index, replaced)]);
+    return digestParts(named, content, options);
+  }
+  for (const role of closure) {
     const label = `role ${role}`;
     const lines = index.roles.get(role);
     if (lines !== undefined || replaced.has(label)) group(label, lines ?? [], index.roleDigests.get(role) ?? null);
   }
   return digestParts(named, content, options);
+}
+
+/** The part of a service that may run any role (its play is unknown): all the role groups in one. */
+export const EVERY_ROLE = 'every role';
+
+const everyRole = new WeakMap<InputIndex, string>();
+
+/** The digest of every role group (`role <name>\0<digest>` lines, sorted), with the groups the run changes changed. */
+function everyRoleDigest(index: InputIndex, replaced: ReadonlyMap<string, ReadonlyMap<string, string>>): string {
+  const changed = [...replaced.keys()].some((label) => label.startsWith('role '));
+  const known = everyRole.get(index);
+  if (!changed && known !== undefined) return known;
+  const digests = new Map([...index.roleDigests].map(([role, digest]) => [`role ${role}`, digest]));
+  for (const [label, changes] of replaced) {
+    if (!label.startsWith('role ')) continue;
+    const lines = new Map(index.roles.get(label.slice('role '.length)) ?? []);
+    for (const [path, digest] of changes) lines.set(path, digest);
+    digests.set(label, digestLines([...lines]));
+  }
+  const digest = sha256([...digests].map(([label, value]) => `${label}\0${value}`).sort().join('\n'));
+  if (!changed) everyRole.set(index, digest);
+  return digest;
 }
 
 function digestParts(named: [string, string][], content: string, options: ServiceInputOptions): BuildInputs {

@@ -52,7 +52,7 @@ function inputsOf(service: string, sources: Partial<InputSources> = {}, changes:
 }
 
 test('inputs are named for people: dockerfile, play, overrides, roles, own files, other files', () => {
-  assert.equal(Object.keys(inputsOf('web').parts), [
+  assert.equal(Object.keys(inputsOf('web', { roles }).parts), [
     'dockerfile',
     'build args',
     'flavor',
@@ -60,10 +60,11 @@ test('inputs are named for people: dockerfile, play, overrides, roles, own files
     'overrides docker/build/web/ansible_overrides.yml',
     'play docker/plays/web.yml',
     'role common',
-    'role jobs',
     'role nginx',
     'service files docker/build/web/',
   ]);
+  // No role graph, or no known play: any role may run, and the roles are one part.
+  assert.equal(Object.keys(inputsOf('plain', { roles }).parts), ['dockerfile', 'build args', 'flavor', 'every role', 'other files', 'service files docker/build/plain/']);
 });
 
 test("another service's files are not inputs: its build dir, its play, its top-level playbook", () => {
@@ -120,8 +121,15 @@ function referenceInputs(model: Checkout, service: Service, content: string, fil
     else label = 'other files';
     groups.set(label, [...(groups.get(label) ?? []), `${path}\0${digest}`]);
   }
+  const digests = new Map([...groups].map(([label, lines]) => [label, sha(lines.sort().join('\n'))]));
+  if (closure === null) {
+    // Any role may run: the role groups make one part, 'every role'.
+    const roleLines = [...digests].filter(([label]) => label.startsWith('role ')).map(([label, digest]) => `${label}\0${digest}`);
+    for (const label of [...digests.keys()]) if (label.startsWith('role ')) digests.delete(label);
+    digests.set('every role', sha(roleLines.sort().join('\n')));
+  }
   const parts: Record<string, string> = { dockerfile: sha(content), 'build args': sha(JSON.stringify([])), flavor: sha('plain') };
-  for (const [label, lines] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) parts[label] = sha(lines.sort().join('\n'));
+  for (const [label, digest] of [...digests].sort(([a], [b]) => (a < b ? -1 : 1))) parts[label] = digest;
   return { digest: sha(Object.entries(parts).map(([label, part]) => `${label}\0${part}`).join('\n')), parts };
 }
 
@@ -135,6 +143,7 @@ test('the grouped digests equal the brute-force definition, for every service an
     { name: "a service's file renamed", files: new Map([...files].filter(([p]) => p !== 'docker/build/web/extra.conf').concat([['docker/build/web/extra-2.conf', 'e1']])) },
     { name: 'overrides streamed', files, streamed: { 'docker/build/web/ansible_overrides.yml': 'A: 2\n' } },
     { name: 'a streamed file new to the context', files, streamed: { 'docker/build/worker/ansible_overrides.yml': 'B: 1\n' } },
+    { name: 'a role file streamed', files, streamed: { 'playbooks/roles/nginx/tasks/main.yml': '- debug: {}\n', 'playbooks/roles/new/tasks/main.yml': '- debug: {}\n' } },
   ];
   for (const variant of variants) {
     for (const closureOf of [undefined, roles]) {
