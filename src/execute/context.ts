@@ -8,7 +8,7 @@
 // engine reads cut short. Sizes past the ustar limit (8 GiB) go in base-256, which the
 // engine reads.
 
-import { createReadStream, lstatSync } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -100,48 +100,93 @@ export function checkContextSources(plan: BuildPlan, listing: ContextListing): v
   }
 }
 
+/**
+ * Files up to this size are read whole with synchronous calls, larger ones streamed. A checkout
+ * is mostly small files, and the promise API's open, stat, stream and close cost ~0.4 ms a file
+ * here: 11 s to send a legacy checkout of 25,000 files, against well under a second this way.
+ */
+const SMALL_FILE = 256 * 1024;
+
 /** A file, exactly as it was listed: its size, its mtime; else a failure naming it. */
 async function sendFile(archive: ReturnType<typeof tarPack>, header: Headers, root: string, entry: ContextEntry): Promise<void> {
-  const changed = (): StepFailedError =>
-    new StepFailedError(`${entry.path} changed while it was being sent to the engine`, { hint: 'add it to .dockerignore, or write it outside the checkout' });
+  if (entry.size <= SMALL_FILE) {
+    await addEntry(archive, header, readSmall(join(root, entry.path), entry));
+    return;
+  }
   let file;
   try {
     file = await open(join(root, entry.path), 'r');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new StepFailedError(`${entry.path} was removed while it was being sent to the engine`, { hint: 'add it to .dockerignore, or write it outside the checkout' });
-    throw new StepFailedError(`${entry.path} cannot be read (${fsReason(error)})`, {
-      hint: 'make it readable for the user running dockmk, or add it to .dockerignore',
-    });
+    throw unreadable(entry, error);
   }
   try {
     const same = async (): Promise<boolean> => {
       const stat = await file.stat();
       return stat.size === entry.size && stat.mtimeMs === entry.mtimeMs;
     };
-    if (!(await same())) throw changed();
-    if (entry.size === 0) {
-      await addEntry(archive, header, '');
-    } else {
-      try {
-        await pipeline(createReadStream('', { fd: file.fd, autoClose: false, start: 0, end: entry.size - 1 }), archive.entry(header));
-      } catch (error) {
-        // A file cut short while it was read: tar-stream's "Size mismatch".
-        if (!(await same())) throw changed();
-        throw error;
-      }
+    if (!(await same())) throw changed(entry);
+    try {
+      await pipeline(createReadStream('', { fd: file.fd, autoClose: false, start: 0, end: entry.size - 1 }), archive.entry(header));
+    } catch (error) {
+      // A file cut short while it was read: tar-stream's "Size mismatch".
+      if (!(await same())) throw changed(entry);
+      throw error;
     }
-    if (!(await same())) throw changed();
+    if (!(await same())) throw changed(entry);
   } finally {
     await file.close();
   }
+}
+
+/** A small file's bytes, checked against its listed size and mtime before and after the read. */
+function readSmall(path: string, entry: ContextEntry): Buffer {
+  let fd: number;
+  try {
+    // Non-blocking, so that a FIFO put where the file was listed cannot hang the build.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw unreadable(entry, error);
+  }
+  try {
+    const same = (): boolean => {
+      const stat = fstatSync(fd);
+      return stat.isFile() && stat.size === entry.size && stat.mtimeMs === entry.mtimeMs;
+    };
+    if (!same()) throw changed(entry);
+    const bytes = Buffer.allocUnsafe(entry.size);
+    let length = 0;
+    while (length < entry.size) {
+      const read = readSync(fd, bytes, length, entry.size - length, length);
+      if (read === 0) break;
+      length += read;
+    }
+    if (length !== entry.size || !same()) throw changed(entry);
+    return bytes;
+  } catch (error) {
+    if (error instanceof StepFailedError) throw error;
+    throw unreadable(entry, error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function changed(entry: ContextEntry): StepFailedError {
+  return new StepFailedError(`${entry.path} changed while it was being sent to the engine`, { hint: 'add it to .dockerignore, or write it outside the checkout' });
+}
+
+function unreadable(entry: ContextEntry, error: unknown): StepFailedError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new StepFailedError(`${entry.path} was removed while it was being sent to the engine`, { hint: 'add it to .dockerignore, or write it outside the checkout' });
+  return new StepFailedError(`${entry.path} cannot be read (${fsReason(error)})`, {
+    hint: 'make it readable for the user running dockmk, or add it to .dockerignore',
+  });
 }
 
 function fixedFile(name: string): Headers {
   return { name, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, type: 'file' };
 }
 
-function addEntry(archive: ReturnType<typeof tarPack>, header: Headers, content?: string): Promise<void> {
+function addEntry(archive: ReturnType<typeof tarPack>, header: Headers, content?: string | Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     const callback = (error?: Error | null): void => (error ? reject(error) : resolve());
     if (content === undefined) archive.entry(header, callback);
