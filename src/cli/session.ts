@@ -4,6 +4,7 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import { loadConfig, type BuilderSetting, type Config } from '../config/config.js';
 import { discoverCheckout } from '../discover/checkout.js';
 import { listContext, type ContextListing } from '../discover/context.js';
+import { DirCache } from '../discover/dir-cache.js';
 import { digestContext } from '../discover/digests.js';
 import type { RoleGraph } from '../model/roles.js';
 import { playOwners, rolesRun, type PlayOwners } from '../model/service-plays.js';
@@ -70,8 +71,11 @@ export function planOptions(config: Config): PlanOptions {
 
 /** The build context and the digest of each of its files, for input hashes; `io` hears of a digest cache that could not be written. */
 export async function readInputs(config: Config, checkout: Checkout, io?: Pick<Io, 'stderr'>): Promise<{ listing: ContextListing; inputs: InputSources }> {
-  const listing = await listContext(config.root, ownState(config));
   const warn = io === undefined ? undefined : (message: string): void => void io.stderr.write(`warning: ${message}\n`);
+  const dirs = new DirCache(join(config.stateDir, 'cache', 'dirs.json'), config.root);
+  const listing = await listContext(config.root, ownState(config), dirs);
+  const problem = dirs.save();
+  if (problem !== null) warn?.(`${dirs.file}: ${problem}`);
   const files = await digestContext(listing, join(config.stateDir, 'cache', 'digests.json'), warn);
   const contexts = await contextDigests(config, checkout, warn);
   return { listing, inputs: { files, layout: config.paths, roles: rolesOfServices(config, checkout, listing, io), ...(contexts.size > 0 ? { contexts } : {}) } };

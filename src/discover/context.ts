@@ -7,10 +7,11 @@
 // on a generated checkout of 43,000 entries, ~0.3 s on one of 5,500; synchronous calls take
 // ~0.45 s and ~0.09 s.
 
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import dockerignore from '@balena/dockerignore';
 import { DiscoveryError, fsReason } from '../errors.js';
+import type { DirCache, DirKey } from './dir-cache.js';
 
 // CommonJS `module.exports = factory`, typed as an ES default export.
 const ignore = dockerignore as unknown as typeof dockerignore.default;
@@ -44,7 +45,7 @@ export const DOCKERIGNORE = '.dockerignore';
  * never go into the context, whatever .dockerignore says: they change with every run, so an
  * image holding them would never be up to date.
  */
-export async function listContext(root: string, own: readonly string[] = []): Promise<ContextListing> {
+export async function listContext(root: string, own: readonly string[] = [], cache?: DirCache): Promise<ContextListing> {
   const dockerignore = readDockerignore(root);
   const patterns = parsePatterns(dockerignore ?? '');
   // Without patterns nothing is ignored: skip the matcher (~10 µs a path on a checkout of thousands).
@@ -52,27 +53,38 @@ export async function listContext(root: string, own: readonly string[] = []): Pr
   const exceptions = patterns.filter((pattern) => pattern.startsWith('!')).map((pattern) => pattern.slice(1));
   const entries: ContextEntry[] = [];
   let bytes = 0;
+  // Paths are relative and clean: concatenating is what path.join would do, minus its cost.
+  const base = root.endsWith('/') ? root : `${root}/`;
 
-  const walk = (dir: string): void => {
-    for (const { name, raw } of readDir(root, dir)) {
+  /** `key`: the directory's lstat, when the cache may answer for it. */
+  const walk = (dir: string, key: DirKey | null): void => {
+    let raw: Map<string, Buffer> | null = null;
+    const read = (): { names: string[]; keep: boolean } => {
+      const found = readDir(root, dir);
+      raw = found.raw;
+      return { names: found.names, keep: found.raw === null };
+    };
+    const names = cache !== undefined && key !== null ? cache.names(dir, key, read) : read().names;
+    for (const name of names) {
       const path = dir === '' ? name : `${dir}/${name}`;
-      if (path === DOCKERIGNORE || own.includes(path)) continue;
+      if (path === DOCKERIGNORE || (own.length > 0 && own.includes(path))) continue;
       const ignored = matcher?.ignores(path) ?? false;
-      if (raw !== null) {
+      const bad = (raw as Map<string, Buffer> | null)?.get(name);
+      if (bad !== undefined) {
         if (ignored) continue;
-        throw new DiscoveryError(`${dir === '' ? '' : `${dir}/`}${escapeName(raw)}`, undefined, 'its name is not valid UTF-8, and dockmk sends only UTF-8 names to the engine', {
+        throw new DiscoveryError(`${dir === '' ? '' : `${dir}/`}${escapeName(bad)}`, undefined, 'its name is not valid UTF-8, and dockmk sends only UTF-8 names to the engine', {
           hint: 'rename it (convmv -f latin1 -t utf-8 --notest <name>), or add it to .dockerignore',
         });
       }
-      const stat = lstatSync(join(root, path));
+      const stat = lstatSync(base + path);
       if (stat.isDirectory()) {
         if (ignored && !mayReinclude(path, exceptions)) continue;
         if (!ignored) entries.push(entry(path, 'directory', stat));
-        walk(path);
+        walk(path, stat);
       } else if (ignored) {
         continue;
       } else if (stat.isSymbolicLink()) {
-        entries.push({ ...entry(path, 'symlink', stat), linkname: readlinkSync(join(root, path)) });
+        entries.push({ ...entry(path, 'symlink', stat), linkname: readlinkSync(base + path) });
       } else if (stat.isFile()) {
         entries.push(entry(path, 'file', stat));
         bytes += stat.size;
@@ -80,16 +92,16 @@ export async function listContext(root: string, own: readonly string[] = []): Pr
       // Sockets, FIFOs and devices cannot go into a build context; Docker skips them too.
     }
   };
-  walk('');
+  walk('', cache === undefined ? null : rootKey(root));
   return { root, entries, dockerignore, bytes };
 }
 
 /**
  * A directory's names, sorted. A name that is not valid UTF-8 (Node decodes its bytes to
- * U+FFFD, so the path cannot be opened again) has its bytes in `raw`; `name` is the decoded
- * form, as the `.dockerignore` matcher sees it.
+ * U+FFFD, so the path cannot be opened again) has its bytes in `raw`, by the decoded form the
+ * `.dockerignore` matcher sees; `raw` is null when every name is valid.
  */
-function readDir(root: string, dir: string): { name: string; raw: Buffer | null }[] {
+function readDir(root: string, dir: string): { names: string[]; raw: Map<string, Buffer> | null } {
   let names: string[];
   try {
     names = readdirSync(join(root, dir)).sort();
@@ -99,17 +111,29 @@ function readDir(root: string, dir: string): { name: string; raw: Buffer | null 
       hint: 'make it readable for the user running dockmk, or add it to .dockerignore',
     });
   }
-  if (!names.some((name) => name.includes('\uFFFD'))) return names.map((name) => ({ name, raw: null }));
+  if (!names.some((name) => name.includes('\uFFFD'))) return { names, raw: null };
   const raw = new Map<string, Buffer>();
   for (const bytes of readdirSync(join(root, dir), { encoding: 'buffer' })) {
     if (!Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes)) raw.set(bytes.toString('utf8'), bytes);
   }
-  return names.map((name) => ({ name, raw: raw.get(name) ?? null }));
+  return { names, raw };
 }
 
 /** Bytes of a file name as text: printable ASCII as it is, every other byte as \\xNN. */
 function escapeName(bytes: Buffer): string {
   return [...bytes].map((byte) => (byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`)).join('');
+}
+
+/**
+ * The root's stat for the directory cache (a link followed: its target's entries are listed);
+ * null (no cache) when it cannot be taken, so that listing it fails as it should.
+ */
+function rootKey(root: string): DirKey | null {
+  try {
+    return statSync(root);
+  } catch {
+    return null;
+  }
 }
 
 function readDockerignore(root: string): string | null {
