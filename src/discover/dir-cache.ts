@@ -36,7 +36,7 @@ interface CacheData {
 
 export class DirCache {
   private readonly previous: Record<string, DirRecord>;
-  private readonly next: Record<string, DirRecord> = {};
+  private readonly next = new Map<string, DirRecord>();
   private changed = false;
   private kept = 0;
 
@@ -56,13 +56,13 @@ export class DirCache {
   names(dir: string, key: DirKey, read: () => { names: string[]; keep: boolean }): string[] {
     const known = this.previous[dir];
     if (Array.isArray(known) && known[0] === key.mtimeMs && known[1] === key.ino && known[2] === key.mode && typeof known[3] === 'string') {
-      this.next[dir] = known;
+      this.next.set(dir, known);
       this.kept += 1;
       return known[3] === '' ? [] : known[3].split('/');
     }
     const { names, keep } = read();
     this.changed = true;
-    if (keep && this.now - key.mtimeMs > RACY_MS) this.next[dir] = [key.mtimeMs, key.ino, key.mode, names.join('/')];
+    if (keep && this.now - key.mtimeMs > RACY_MS) this.next.set(dir, [key.mtimeMs, key.ino, key.mode, names.join('/')]);
     return names;
   }
 
@@ -73,7 +73,7 @@ export class DirCache {
     const temporary = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
       mkdirSync(dirname(this.file), { recursive: true });
-      const data: CacheData = { v: FORMAT, root: this.root, dirs: this.next };
+      const data: CacheData = { v: FORMAT, root: this.root, dirs: Object.fromEntries(this.next) };
       writeFileSync(temporary, JSON.stringify(data));
       renameSync(temporary, this.file);
       return null;

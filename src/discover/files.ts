@@ -134,7 +134,8 @@ export function listedFiles(listing: ContextListing, disk: CheckoutFiles): Check
     const slash = entry.path.lastIndexOf('/');
     children.get(slash === -1 ? '' : entry.path.slice(0, slash))?.push({ name: entry.path.slice(slash + 1), kind: entry.type });
   }
-  for (const list of children.values()) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // The walk lists each directory's names sorted already: sort only a list that is not.
+  for (const list of children.values()) if (!sortedByName(list)) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   /** A path the listing would hold if it existed: its parent directory is listed (and is no link). */
   const covered = (path: string): boolean => {
     const slash = path.lastIndexOf('/');
@@ -158,6 +159,11 @@ export function listedFiles(listing: ContextListing, disk: CheckoutFiles): Check
       return found.kind === 'file' ? { kind: 'file', text: disk.readStat(path, found, keep) } : { kind: otherKind(found.kind), text: null };
     },
   };
+}
+
+function sortedByName(list: readonly DirEntry[]): boolean {
+  for (let i = 1; i < list.length; i++) if ((list[i - 1] as DirEntry).name > (list[i] as DirEntry).name) return false;
+  return true;
 }
 
 function readEntries(dir: string): DirEntry[] {

@@ -167,10 +167,12 @@ export function serviceInputs(index: InputIndex, service: Service, content: stri
     map.set(path, digest);
     replaced.set(label, map);
   }
-  const named: [string, string][] = [];
+  /** The `label\0digest` line of each named part. */
+  const named: string[] = [];
+  const add = (label: string, digest: string): number => named.push(`${label}\0${digest}`);
   if (service.context !== '.') {
     // A context of its own: the build reads those files and nothing else of the checkout.
-    named.push([`context ${service.context}/`, digestLines(index.contexts.get(service.context) ?? [])]);
+    add(`context ${service.context}/`, digestLines(index.contexts.get(service.context) ?? []));
     return digestParts(named, content, options);
   }
   if (service.origin !== null && service.play === null) {
@@ -179,33 +181,36 @@ export function serviceInputs(index: InputIndex, service: Service, content: stri
     const reads = sourcesMatcher(service.dockerfile);
     const own = `${posix.dirname(service.dockerfile.path)}/`;
     const lines = [...index.sources.files].filter(([path]) => reads === 'all' || path.startsWith(own) || reads(path));
-    named.push([reads === 'all' ? 'context ./' : 'copied files', digestLines(lines)]);
+    add(reads === 'all' ? 'context ./' : 'copied files', digestLines(lines));
     return digestParts(named, content, options);
   }
   /** A group's digest: precomputed for a shared group the run changes nothing in. */
   const group = (label: string, lines: readonly Line[], precomputed: string | null): void => {
     const changes = replaced.get(label);
     if (changes === undefined) {
-      if (precomputed !== null) named.push([label, precomputed]);
-      else if (lines.length > 0) named.push([label, digestLines(lines)]);
+      if (precomputed !== null) add(label, precomputed);
+      else if (lines.length > 0) add(label, digestLines(lines));
       return;
     }
     const changed = lines.map(([path, digest]): Line => [path, changes.get(path) ?? digest]);
     for (const [path, digest] of changes) if (!lines.some(([known]) => known === path)) changed.push([path, digest]);
-    named.push([label, digestLines(changed)]);
+    add(label, digestLines(changed));
   };
   for (const [label, lines] of own) group(label, lines, null);
   group('other files', index.other, index.otherDigest);
   if (closure === null) {
     // No known play: every role may run. One part for them all, not one a role: a checkout of
     // 5,000 roles would otherwise give each such service 5,000 parts to hash and store.
-    named.push([EVERY_ROLE, everyRoleDigest(index, replaced)]);
+    add(EVERY_ROLE, everyRoleDigest(index, replaced));
     return digestParts(named, content, options);
   }
   for (const role of closure) {
-    const label = `role ${role}`;
-    const lines = index.roles.get(role);
-    if (lines !== undefined || replaced.has(label)) group(label, lines ?? [], index.roleDigests.get(role) ?? null);
+    const line = roleLine(index, role);
+    if (replaced.size === 0 || !replaced.has(`role ${role}`)) {
+      if (line !== null) named.push(line);
+      continue;
+    }
+    group(`role ${role}`, index.roles.get(role) ?? [], index.roleDigests.get(role) ?? null);
   }
   return digestParts(named, content, options);
 }
@@ -232,20 +237,54 @@ function everyRoleDigest(index: InputIndex, replaced: ReadonlyMap<string, Readon
   return digest;
 }
 
-function digestParts(named: [string, string][], content: string, options: ServiceInputOptions): BuildInputs {
-  named.sort(([a], [b]) => (a < b ? -1 : 1));
-  const parts: Record<string, string> = {
-    dockerfile: sha256(content),
-    'build args': sha256(JSON.stringify(Object.entries(options.buildArgs).sort())),
-    flavor: sha256(options.flavor ?? 'plain'),
-  };
+/** The `role <name>\0<digest>` line of each role, made once a plan; null for a role with no files. */
+const roleLines = new WeakMap<InputIndex, Map<string, string | null>>();
+
+function roleLine(index: InputIndex, role: string): string | null {
+  let lines = roleLines.get(index);
+  if (lines === undefined) roleLines.set(index, (lines = new Map()));
+  let line = lines.get(role);
+  if (line === undefined) {
+    const digest = index.roleDigests.get(role);
+    line = digest === undefined ? null : `role ${role}\0${digest}`;
+    lines.set(role, line);
+  }
+  return line;
+}
+
+/** sha256 of the JSON of a record's sorted entries, once a record (every service shares the run's build args). */
+const recordDigests = new WeakMap<object, string>();
+
+function recordDigest(record: Readonly<Record<string, string>>): string {
+  let digest = recordDigests.get(record);
+  if (digest === undefined) recordDigests.set(record, (digest = sha256(JSON.stringify(Object.entries(record).sort()))));
+  return digest;
+}
+
+const FLAVOR_DIGESTS = new Map<string, string>();
+
+/**
+ * The digest of the parts: the fixed ones first (dockerfile, build args, flavor, labels when
+ * there are some), then the named ones sorted by label, one `label\0digest` line each.
+ */
+function digestParts(named: string[], content: string, options: ServiceInputOptions): BuildInputs {
+  // Sorting the lines sorts by label: labels are unique, and \0 sorts before any character of one.
+  named.sort();
+  const flavor = options.flavor ?? 'plain';
+  let flavorDigest = FLAVOR_DIGESTS.get(flavor);
+  if (flavorDigest === undefined) FLAVOR_DIGESTS.set(flavor, (flavorDigest = sha256(flavor)));
+  const lines = [`dockerfile\0${sha256(content)}`, `build args\0${recordDigest(options.buildArgs)}`, `flavor\0${flavorDigest}`];
   const labels = options.labels ?? {};
   // Only when there are some, so that adding the part left earlier hashes as they were.
-  if (Object.keys(labels).length > 0) parts.labels = sha256(JSON.stringify(Object.entries(labels).sort()));
-  for (const [label, digest] of named) parts[label] = digest;
-  const lines: string[] = [];
-  for (const label in parts) lines.push(`${label}\0${parts[label]}`);
-  const inputs: BuildInputs = { digest: sha256(lines.join('\n')), parts };
+  if (Object.keys(labels).length > 0) lines.push(`labels\0${recordDigest(labels)}`);
+  for (const line of named) lines.push(line);
+  let parts: Record<string, string> | null = null;
+  const inputs = Object.defineProperty({ digest: sha256(lines.join('\n')) }, 'parts', {
+    enumerable: true,
+    // Made when asked (history and status ask, of a few builds): a plan of 2,000 services
+    // would otherwise build 2,000 objects of dozens of keys that nothing reads.
+    get: () => (parts ??= Object.fromEntries(lines.map((line) => line.split('\0') as [string, string]))),
+  }) as BuildInputs;
   partLines.set(inputs, lines);
   return inputs;
 }
