@@ -58,10 +58,12 @@ function declaredCheckout(config: Config, files: CheckoutFiles, layout: ServiceL
 }
 
 function listPlays(config: Config, files: CheckoutFiles): string[] {
+  // `dir/` as posix.join writes it before a name (nothing for the root): joined once, not once a play.
+  const prefix = posix.join(config.paths.plays, '_').slice(0, -1);
   return files
     .list(config.paths.plays)
     .filter((entry) => entry.kind === 'file' && /\.ya?ml$/.test(entry.name))
-    .map((entry) => posix.join(config.paths.plays, entry.name));
+    .map((entry) => `${prefix}${entry.name}`);
 }
 
 function readOptional(files: CheckoutFiles, path: string): SourceFile | null {

@@ -30,17 +30,20 @@ export function playOwners(checkout: Checkout, dirs: AnsibleDirs, existing: Read
     if (!list.some((owner) => owner.service === service)) list.push({ service, link: kind });
     owners.set(path, list);
   };
+  // Each directory as posix.join writes it before a file name: joined once, not once a service.
+  const prefix = (dir: string): string => posix.join(dir, '_').slice(0, -1);
+  const [plays, playbooks] = [dirs.dockerPlays.map(prefix), dirs.playbooks.map(prefix)];
   for (const service of checkout.services.values()) {
     if (service.play !== null) link(service.play, service.name, 'runs');
     for (const run of service.dockerfile.playbookRuns) {
       const name = posix.basename(run.playbook);
-      const candidates = dirs.dockerPlays.map((dir) => posix.join(dir, name));
-      const found = [...candidates, ...dirs.playbooks.map((dir) => posix.join(dir, name))].find((path) => existing.has(path));
+      const candidates = plays.map((dir) => dir + name);
+      const found = [...candidates, ...playbooks.map((dir) => dir + name)].find((path) => existing.has(path));
       if (service.play === null && found !== undefined) link(found, service.name, 'runs');
       for (const candidate of candidates) if (!existing.has(candidate)) link(candidate, service.name, 'would-run');
     }
-    for (const dir of dirs.dockerPlays) {
-      for (const extension of ['yml', 'yaml']) link(posix.join(dir, `${service.name}.${extension}`), service.name, 'named');
+    for (const dir of plays) {
+      for (const extension of ['yml', 'yaml']) link(`${dir}${service.name}.${extension}`, service.name, 'named');
     }
   }
   for (const list of owners.values()) list.sort((a, b) => (a.service < b.service ? -1 : 1));
