@@ -22,8 +22,8 @@ interface CacheFile {
 }
 
 /**
- * Digests of the listed files and links, by path. `cacheFile` may be null (no cache); `warn`
- * hears of a cache that could not be written.
+ * Digests of the listed files and links, by path, in the listing's order. `cacheFile` may be
+ * null (no cache); `warn` hears of a cache that could not be written.
  */
 export async function digestContext(listing: ContextListing, cacheFile: string | null, warn: (message: string) => void = () => undefined): Promise<Map<string, string>> {
   const cache = cacheFile ? readCache(cacheFile) : { v: CACHE_VERSION, files: {} };
@@ -34,6 +34,8 @@ export async function digestContext(listing: ContextListing, cacheFile: string |
   const pending: Promise<void>[] = [];
   for (const entry of listing.entries) {
     if (entry.type === 'directory') continue;
+    // In the listing's order whatever order the reads end in: a Map keeps where a key was first set.
+    digests.set(entry.path, '');
     if (entry.type === 'symlink') {
       digests.set(entry.path, `link:${entry.linkname ?? ''}`);
       continue;
@@ -65,7 +67,7 @@ export async function digestContext(listing: ContextListing, cacheFile: string |
       warn(`${cacheFile}: cannot write the digest cache (${why}); going on without it, the next run reads every file again — ${STATE_DIR_FIX}`);
     }
   }
-  return new Map([...digests].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return digests;
 }
 
 /** A file of the context that cannot be read: Docker refuses to send such a context too ("no permission to read from"). */

@@ -10,7 +10,7 @@
 // Directories are stat-ed, then listed unless cached (a stat costs a quarter of a listing).
 
 import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { parsePatterns, type ContextListing } from './context.js';
+import { parsePatterns, type ContextEntry, type ContextListing } from './context.js';
 import type { FileKey, ParseCache } from './parse-cache.js';
 
 export type EntryKind = 'file' | 'directory' | 'symlink' | 'other';
@@ -127,15 +127,7 @@ export function diskFiles(root: string, cache: ParseCache): CheckoutFiles {
  */
 export function listedFiles(listing: ContextListing, disk: CheckoutFiles): CheckoutFiles {
   if (listing.root !== disk.root || parsePatterns(listing.dockerignore ?? '').length > 0) return disk;
-  const entries = new Map(listing.entries.map((entry) => [entry.path, entry]));
-  const children = new Map<string, DirEntry[]>([['', []]]);
-  for (const entry of listing.entries) {
-    if (entry.type === 'directory') children.set(entry.path, []);
-    const slash = entry.path.lastIndexOf('/');
-    children.get(slash === -1 ? '' : entry.path.slice(0, slash))?.push({ name: entry.path.slice(slash + 1), kind: entry.type });
-  }
-  // The walk lists each directory's names sorted already: sort only a list that is not.
-  for (const list of children.values()) if (!sortedByName(list)) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const { entries, children } = indexListing(listing);
   /** A path the listing would hold if it existed: its parent directory is listed (and is no link). */
   const covered = (path: string): boolean => {
     const slash = path.lastIndexOf('/');
@@ -159,6 +151,26 @@ export function listedFiles(listing: ContextListing, disk: CheckoutFiles): Check
       return found.kind === 'file' ? { kind: 'file', text: disk.readStat(path, found, keep) } : { kind: otherKind(found.kind), text: null };
     },
   };
+}
+
+/** Each listing's entries by path and by directory, made once however many readers it serves. */
+const listingIndexes = new WeakMap<ContextListing, { entries: Map<string, ContextEntry>; children: Map<string, DirEntry[]> }>();
+
+function indexListing(listing: ContextListing): { entries: Map<string, ContextEntry>; children: Map<string, DirEntry[]> } {
+  const known = listingIndexes.get(listing);
+  if (known !== undefined) return known;
+  const entries = new Map(listing.entries.map((entry) => [entry.path, entry]));
+  const children = new Map<string, DirEntry[]>([['', []]]);
+  for (const entry of listing.entries) {
+    if (entry.type === 'directory') children.set(entry.path, []);
+    const slash = entry.path.lastIndexOf('/');
+    children.get(slash === -1 ? '' : entry.path.slice(0, slash))?.push({ name: entry.path.slice(slash + 1), kind: entry.type });
+  }
+  // The walk lists each directory's names sorted already: sort only a list that is not.
+  for (const list of children.values()) if (!sortedByName(list)) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const index = { entries, children };
+  listingIndexes.set(listing, index);
+  return index;
 }
 
 function sortedByName(list: readonly DirEntry[]): boolean {
