@@ -164,26 +164,30 @@ function parseAround(units: readonly Unit[], around: Iterable<string>, parse: (u
 }
 
 function reverse(roles: ReadonlyMap<string, Role>, playFiles: ReadonlyMap<string, PlayFile>): Pick<RoleGraph, 'dependents' | 'users'> {
-  const dependents = reverseIndex([...roles.values()].flatMap((role) => role.dependencies.map((reference) => [reference.role, role.name, { role: role.name, reference }] as const)));
-  const users = reverseIndex([...playFiles.values()].flatMap((file) => file.roles.map((reference) => [reference.role, file.path, { play: file.path, reference }] as const)));
-  for (const list of dependents.values()) list.sort((a, b) => compare(a.role, b.role));
-  for (const list of users.values()) list.sort((a, b) => compare(a.play, b.play));
-  return { dependents, users };
+  const dependents = new ReverseIndex<{ role: string; reference: RoleReference }>();
+  for (const role of roles.values()) for (const reference of role.dependencies) dependents.add(reference.role, role.name, { role: role.name, reference });
+  const users = new ReverseIndex<{ play: string; reference: RoleReference }>();
+  for (const file of playFiles.values()) for (const reference of file.roles) users.add(reference.role, file.path, { play: file.path, reference });
+  for (const list of dependents.lists.values()) list.sort((a, b) => compare(a.role, b.role));
+  for (const list of users.lists.values()) list.sort((a, b) => compare(a.play, b.play));
+  return { dependents: dependents.lists, users: users.lists };
 }
 
 /** key → items, one item per (key, owner): the first reference an owner makes to a key. */
-function reverseIndex<T>(entries: readonly (readonly [key: string, owner: string, item: T])[]): Map<string, T[]> {
-  const index = new Map<string, T[]>();
-  const seen = new Set<string>();
-  for (const [key, owner, item] of entries) {
-    const id = `${key}\0${owner}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const list = index.get(key);
-    if (list) list.push(item);
-    else index.set(key, [item]);
+class ReverseIndex<T> {
+  readonly lists = new Map<string, T[]>();
+  private readonly owners = new Map<string, Set<string>>();
+
+  add(key: string, owner: string, item: T): void {
+    const seen = this.owners.get(key);
+    if (seen === undefined) {
+      this.owners.set(key, new Set([owner]));
+      this.lists.set(key, [item]);
+    } else if (!seen.has(owner)) {
+      seen.add(owner);
+      (this.lists.get(key) as T[]).push(item);
+    }
   }
-  return index;
 }
 
 /** Every role the given roles pull in, themselves included (what a play using them runs). */
