@@ -192,8 +192,18 @@ class ReverseIndex<T> {
 
 /** Every role the given roles pull in, themselves included (what a play using them runs). */
 export function roleClosure(graph: RoleGraph, roots: Iterable<string>): Set<string> {
-  return reachable(roots, (name) => (graph.roles.get(name)?.dependencies ?? []).map((reference) => reference.role));
+  let names = dependencyNames.get(graph);
+  if (names === undefined) dependencyNames.set(graph, (names = new Map()));
+  const known = names;
+  return reachable(roots, (name) => {
+    let list = known.get(name);
+    if (list === undefined) known.set(name, (list = (graph.roles.get(name)?.dependencies ?? []).map((reference) => reference.role)));
+    return list;
+  });
 }
+
+/** The names each role depends on, made once a graph (a plan takes the closure of 2,000 services). */
+const dependencyNames = new WeakMap<RoleGraph, Map<string, readonly string[]>>();
 
 /** Tarjan's strongly connected components, iteratively; one cycle reported per component. */
 function findCycles(roles: ReadonlyMap<string, Role>): RoleCycle[] {

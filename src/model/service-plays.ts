@@ -66,11 +66,22 @@ export function playsOfService(owners: PlayOwners): ReadonlyMap<string, readonly
 export function rolesRun(graph: RoleGraph, owners: PlayOwners): (service: string) => ReadonlySet<string> | null {
   const plays = playsOfService(owners);
   const cache = new Map<string, ReadonlySet<string> | null>();
+  // Services that run the same plays run the same roles: one closure for them all.
+  const byPlays = new Map<string, ReadonlySet<string>>();
   return (service) => {
     if (!cache.has(service)) {
       const files = plays.get(service);
-      const direct = (files ?? []).flatMap((play) => graph.playFiles.get(play)?.roles.map((reference) => reference.role) ?? []);
-      cache.set(service, files === undefined ? null : roleClosure(graph, direct));
+      if (files === undefined) {
+        cache.set(service, null);
+      } else {
+        const key = files.join('\0');
+        let closure = byPlays.get(key);
+        if (closure === undefined) {
+          const direct = files.flatMap((play) => graph.playFiles.get(play)?.roles.map((reference) => reference.role) ?? []);
+          byPlays.set(key, (closure = roleClosure(graph, direct)));
+        }
+        cache.set(service, closure);
+      }
     }
     return cache.get(service) ?? null;
   };

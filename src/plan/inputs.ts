@@ -9,11 +9,11 @@
 // combine the groups it reads. The cost is O(files + services × roles in their closures), not
 // services × files.
 
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Checkout, Service } from '../model/checkout.js';
 import { sourcesMatcher } from '../model/copy-sources.js';
 import type { Flavor } from './flavor.js';
+import { digestLines, digestParts, sha256, type Line } from './input-digest.js';
 import type { BuildInputs } from './types.js';
 
 export interface Layout {
@@ -36,8 +36,6 @@ export interface InputSources {
   readonly contexts?: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
-/** One digested line of a group: the path and the file's digest. */
-type Line = readonly [path: string, digest: string];
 
 /** Where a path belongs: to the services that own it, to a role, or to every service. */
 type Place = { readonly kind: 'owned'; readonly owners: readonly string[] } | { readonly kind: 'role'; readonly role: string } | { readonly kind: 'other' };
@@ -98,10 +96,15 @@ export function ownedPaths(checkout: Checkout, layout: Layout): (path: string) =
     };
   }
   const buildPrefix = `${layout.build}/`;
+  const ownerLists = new Map<string, readonly string[]>();
   return (path) => {
     if (path.startsWith(buildPrefix)) {
-      const dir = path.slice(buildPrefix.length).split('/')[0] as string;
-      return checkout.services.has(dir) ? [dir] : none;
+      const slash = path.indexOf('/', buildPrefix.length);
+      const dir = slash === -1 ? path.slice(buildPrefix.length) : path.slice(buildPrefix.length, slash);
+      if (!checkout.services.has(dir)) return none;
+      let list = ownerLists.get(dir);
+      if (list === undefined) ownerLists.set(dir, (list = [dir]));
+      return list;
     }
     return owners.get(path) ?? none;
   };
@@ -111,10 +114,22 @@ export function indexInputs(checkout: Checkout, sources: InputSources): InputInd
   const ownersOf = ownedPaths(checkout, sources.layout);
   const rolesPrefix = `${sources.layout.roles}/`;
   const other: Place = { kind: 'other' };
+  // One Place a role and an owner list, not one a file: 25,000 files share a few thousand.
+  const ownedPlaces = new WeakMap<readonly string[], Place>();
+  const rolePlaces = new Map<string, Place>();
   const placeOf = (path: string): Place => {
     const owners = ownersOf(path);
-    if (owners.length > 0) return { kind: 'owned', owners };
-    return path.startsWith(rolesPrefix) ? { kind: 'role', role: path.slice(rolesPrefix.length).split('/')[0] as string } : other;
+    if (owners.length > 0) {
+      let place = ownedPlaces.get(owners);
+      if (place === undefined) ownedPlaces.set(owners, (place = { kind: 'owned', owners }));
+      return place;
+    }
+    if (!path.startsWith(rolesPrefix)) return other;
+    const slash = path.indexOf('/', rolesPrefix.length);
+    const role = slash === -1 ? path.slice(rolesPrefix.length) : path.slice(rolesPrefix.length, slash);
+    let place = rolePlaces.get(role);
+    if (place === undefined) rolePlaces.set(role, (place = { kind: 'role', role }));
+    return place;
   };
   const roles = new Map<string, Line[]>();
   const others: Line[] = [];
@@ -252,51 +267,6 @@ function roleLine(index: InputIndex, role: string): string | null {
   return line;
 }
 
-/** sha256 of the JSON of a record's sorted entries, once a record (every service shares the run's build args). */
-const recordDigests = new WeakMap<object, string>();
-
-function recordDigest(record: Readonly<Record<string, string>>): string {
-  let digest = recordDigests.get(record);
-  if (digest === undefined) recordDigests.set(record, (digest = sha256(JSON.stringify(Object.entries(record).sort()))));
-  return digest;
-}
-
-const FLAVOR_DIGESTS = new Map<string, string>();
-
-/**
- * The digest of the parts: the fixed ones first (dockerfile, build args, flavor, labels when
- * there are some), then the named ones sorted by label, one `label\0digest` line each.
- */
-function digestParts(named: string[], content: string, options: ServiceInputOptions): BuildInputs {
-  // Sorting the lines sorts by label: labels are unique, and \0 sorts before any character of one.
-  named.sort();
-  const flavor = options.flavor ?? 'plain';
-  let flavorDigest = FLAVOR_DIGESTS.get(flavor);
-  if (flavorDigest === undefined) FLAVOR_DIGESTS.set(flavor, (flavorDigest = sha256(flavor)));
-  const lines = [`dockerfile\0${sha256(content)}`, `build args\0${recordDigest(options.buildArgs)}`, `flavor\0${flavorDigest}`];
-  const labels = options.labels ?? {};
-  // Only when there are some, so that adding the part left earlier hashes as they were.
-  if (Object.keys(labels).length > 0) lines.push(`labels\0${recordDigest(labels)}`);
-  for (const line of named) lines.push(line);
-  let parts: Record<string, string> | null = null;
-  const inputs = Object.defineProperty({ digest: sha256(lines.join('\n')) }, 'parts', {
-    enumerable: true,
-    // Made when asked (history and status ask, of a few builds): a plan of 2,000 services
-    // would otherwise build 2,000 objects of dozens of keys that nothing reads.
-    get: () => (parts ??= Object.fromEntries(lines.map((line) => line.split('\0') as [string, string]))),
-  }) as BuildInputs;
-  partLines.set(inputs, lines);
-  return inputs;
-}
-
-/** The `label\0digest` lines each input digest was made of, in order, for the build key to reuse. */
-const partLines = new WeakMap<BuildInputs, readonly string[]>();
-
-/** The lines of `inputs`' digest, its own or made again (inputs read back from JSON). */
-export function inputLines(inputs: BuildInputs): readonly string[] {
-  return partLines.get(inputs) ?? Object.entries(inputs.parts).map(([label, digest]) => `${label}\0${digest}`);
-}
-
 /** The label of a file the service owns. */
 function ownLabel(service: Service, path: string, layout: Layout): string {
   if (path === service.play) return `play ${path}`;
@@ -304,18 +274,8 @@ function ownLabel(service: Service, path: string, layout: Layout): string {
   return `service files ${service.origin === null ? posix.join(layout.build, service.name) : posix.dirname(service.dockerfile.path)}/`;
 }
 
-/** A group's digest: its `path\0digest` lines, sorted. */
-function digestLines(lines: readonly Line[]): string {
-  return sha256(lines.map(([path, digest]) => `${path}\0${digest}`).sort().join('\n'));
-}
-
 function push<T>(map: Map<string, T[]>, key: string, item: T): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [item]);
   else list.push(item);
-}
-
-/** Hex sha256 of a text: the one digest every input part uses. */
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }

@@ -6,7 +6,7 @@
 // key is what the registry keeps a build under: `<namespace>/<svc>:key-<16 hex>`.
 
 import { imageRef, type ImageRef } from '../model/image-ref.js';
-import { inputLines, sha256 } from './inputs.js';
+import { inputLines, sha256 } from './input-digest.js';
 import type { BuildInputs } from './types.js';
 
 /** What one FROM or COPY --from reads, for the key. */
