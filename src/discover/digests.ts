@@ -5,10 +5,11 @@
 // (a full disk, a read-only state directory) is a warning, and the run goes on without it.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createReadStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DiscoveryError, fsReason, STATE_DIR_FIX } from '../errors.js';
 import type { ContextListing } from './context.js';
+import { writeAtomic } from './write-atomic.js';
 
 const CACHE_VERSION = 1;
 
@@ -101,15 +102,7 @@ function readCache(path: string): CacheFile {
   return { v: CACHE_VERSION, files: {} };
 }
 
-/** Written to a temporary file and renamed, so a crash or a full disk never leaves half a cache. */
+/** Written whole or not at all, so a crash or a full disk never leaves half a cache. */
 function writeCache(path: string, cache: CacheFile): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temporary, JSON.stringify(cache));
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
+  writeAtomic(path, JSON.stringify(cache));
 }

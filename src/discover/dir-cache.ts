@@ -11,10 +11,10 @@
 // Like the other caches it is only that: one from another checkout, another format or damaged
 // is ignored, one that cannot be written is a warning.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fsReason, STATE_DIR_FIX } from '../errors.js';
 import { RACY_MS } from './parse-cache.js';
+import { writeAtomic } from './write-atomic.js';
 
 const FORMAT = 1;
 
@@ -70,19 +70,11 @@ export class DirCache {
   save(): string | null {
     if (this.file === null) return null;
     if (!this.changed && this.kept === Object.keys(this.previous).length) return null;
-    const temporary = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
-      mkdirSync(dirname(this.file), { recursive: true });
       const data: CacheData = { v: FORMAT, root: this.root, dirs: Object.fromEntries(this.next) };
-      writeFileSync(temporary, JSON.stringify(data));
-      renameSync(temporary, this.file);
+      writeAtomic(this.file, JSON.stringify(data));
       return null;
     } catch (error) {
-      try {
-        rmSync(temporary, { force: true });
-      } catch {
-        // It was never made (its directory could not be).
-      }
       return `cannot write the directory cache (${fsReason(error)}); going on without it, the next run lists every directory again — ${STATE_DIR_FIX}`;
     }
   }

@@ -13,9 +13,9 @@
 // ignored, never an error; the cache is written to a temporary file and renamed, so a crash never
 // leaves half of one, and a cache that cannot be written costs a warning, never the run.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fsReason, STATE_DIR_FIX } from '../errors.js';
+import { writeAtomic } from './write-atomic.js';
 
 /** Set by scripts/build.mjs to a digest of dockmk's sources and locked dependencies. */
 declare const DOCKMK_BUILD: string | undefined;
@@ -151,18 +151,10 @@ export class ParseCache {
     if (this.file === null) return null;
     // Nothing read, nothing new: it changed only if some entry was not visited (deleted).
     if (!this.changed && this.kept === Object.keys(this.previous.files).length + Object.keys(this.previous.dirs).length) return null;
-    const temporary = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
-      mkdirSync(dirname(this.file), { recursive: true });
-      writeFileSync(temporary, JSON.stringify(this.next));
-      renameSync(temporary, this.file);
+      writeAtomic(this.file, JSON.stringify(this.next));
       return null;
     } catch (error) {
-      try {
-        rmSync(temporary, { force: true });
-      } catch {
-        // It was never made (its directory could not be).
-      }
       return `cannot write the parse cache (${fsReason(error)}); going on without it, the next run reads and parses the checkout again — ${STATE_DIR_FIX}`;
     }
   }
