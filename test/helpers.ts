@@ -1,9 +1,9 @@
 // Shared by the tests: `test` with a time limit, the environment of the processes they start,
 // fixture paths, and the checkout a fixture models to.
 
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test as uvuTest, type Test as UvuTest } from 'uvu';
 import { loadConfig, type Config, type ConfigOverrides } from '../src/config/config.js';
@@ -13,6 +13,16 @@ import { buildCheckout, type Checkout } from '../src/model/checkout.js';
 import type { PlanOptions } from '../src/plan/plan.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** A new directory under the system's temporary one holding `files` (path → text), made as written. */
+export function tempTree(files: Readonly<Record<string, string>>, prefix = 'dockmk-tree-'): string {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
 
 export function fixturePath(name: string): string {
   return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));

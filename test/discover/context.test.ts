@@ -1,19 +1,11 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { test } from '../helpers.js';
+import { tempTree, test } from '../helpers.js';
 import { excludingPattern, listContext, parsePatterns, patternLines } from '../../src/discover/context.js';
 import { DiscoveryError } from '../../src/errors.js';
 
-function tree(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-context-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
+const tree = (files: Record<string, string>): string => tempTree(files, 'dockmk-context-');
 
 test('.dockerignore patterns as Docker reads them', () => {
   assert.equal(parsePatterns('# comment\n\n /abs/ \n!keep\n ./a/../b \n!  spaced\n.\n'), ['abs', '!keep', 'b', '!spaced']);

@@ -3,20 +3,13 @@
 
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { listContext, type ContextListing } from '../../src/discover/context.js';
 import { DirCache } from '../../src/discover/dir-cache.js';
-import { test } from '../helpers.js';
+import { tempTree, test } from '../helpers.js';
 
-function tree(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-dirs-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
+const tree = (files: Record<string, string>): string => tempTree(files, 'dockmk-dirs-');
 
 /** A whole second, long ago: an mtime that can be put back exactly. */
 const SOME_TIME = 1_600_000_000;

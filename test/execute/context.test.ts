@@ -1,25 +1,17 @@
 // The context as it is streamed: each file as it was listed and hashed, or a failure naming
 // it; and COPY sources that .dockerignore leaves out, found before anything is built.
 
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { appendFileSync, rmSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import * as assert from 'uvu/assert';
 import { listContext } from '../../src/discover/context.js';
 import { DiscoveryError } from '../../src/errors.js';
 import { checkContextSources, packContext } from '../../src/execute/context.js';
 import { planBuild } from '../../src/plan/plan.js';
-import { loadCheckout, planOptionsFor, test } from '../helpers.js';
+import { loadCheckout, planOptionsFor, tempTree, test } from '../helpers.js';
 
-function tree(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-pack-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
+const tree = (files: Record<string, string>): string => tempTree(files, 'dockmk-pack-');
 
 function drain(stream: Readable): Promise<string> {
   return new Promise((resolve, reject) => {
