@@ -11,6 +11,7 @@ import type { SourceFile } from '../discover/checkout.js';
 import type { Warning } from './checkout.js';
 import type { ParseMemo } from './memo.js';
 import { reachable } from './reach.js';
+import { TextSearch } from './text-search.js';
 import { mayIncludeRoles, metaReferences, playReferences, taskReferences, type FileReferences, type RoleReference } from './role-refs.js';
 
 export type { ReferenceKind, RoleReference } from './role-refs.js';
@@ -141,9 +142,10 @@ function parseAround(units: readonly Unit[], around: Iterable<string>, parse: (u
   const mentions = new Map<string, string[]>(); // role → owners of parsed files that name it
   const queue = [...new Set(around)];
   const seen = new Set(queue);
+  const search = new TextSearch(units.map((unit) => unit.source.text));
   for (let i = 0; i < queue.length && pending.size > 0; i++) {
     const name = queue[i] as string;
-    for (const j of seen.size > AROUND_LIMIT ? [...pending] : [...pending].filter((k) => units[k]?.source.text.includes(name))) {
+    for (const j of seen.size > AROUND_LIMIT ? [...pending] : search.containing(name).filter((k) => pending.has(k))) {
       const unit = units[j] as Unit;
       pending.delete(j);
       const result = parse(unit);
