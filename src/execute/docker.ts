@@ -9,6 +9,7 @@
 // (execute/podman.ts).
 
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { BuilderSetting } from '../config/config.js';
@@ -64,8 +65,11 @@ class DockerEngine implements Engine {
     const { socketPath, host, port, protocol } = this.options;
     if (!socketPath && protocol !== 'http') return viaDockerode(await this.client());
     return new Promise((resolve, reject) => {
-      const target = socketPath ? { socketPath } : { host, port: Number(port) };
-      const req = httpRequest({ ...target, path, method: 'GET', ...(signal ? { signal } : {}) }, (response) => {
+      // A connection of its own, not the global agent's: the agent would work out a TLS server
+      // name for the socket, and Node's IPv6 pattern that it tests the name against costs ~7 ms to
+      // compile, a sixth of what a run that builds nothing spends talking to the engine.
+      const createConnection = socketPath ? () => connect({ path: socketPath }) : () => connect({ host: host as string, port: Number(port) });
+      const req = httpRequest({ createConnection, path, method: 'GET', ...(signal ? { signal } : {}) }, (response) => {
         onHeaders?.(response.headers);
         let body = '';
         response.setEncoding('utf8');
