@@ -14,6 +14,11 @@ export interface ImageIndex {
   inspect(ref: ImageRef): Promise<ImageInfo | null>;
   /** `ref` may point elsewhere from now on (a step built, pulled or tagged it). */
   touch(ref: ImageRef): void;
+  /**
+   * The refs the run will ask about, asked now side by side (in one list when there are many),
+   * so that each step finds its answer ready instead of waiting on the engine in turn.
+   */
+  expect(refs: readonly ImageRef[]): void;
 }
 
 /** Inspects before the list pays: each ~2 ms, the list ~2 ms an image the engine holds. */
@@ -23,6 +28,8 @@ export function indexImages(engine: Engine, inspectsBeforeList = INSPECTS_BEFORE
   let snapshot: Promise<Map<string, ImageInfo> | null> | null = null;
   let asked = 0;
   const touched = new Set<string>();
+  /** What the engine said (or is saying) about each ref no step of this run has changed. */
+  const answers = new Map<string, Promise<ImageInfo | null>>();
   const load = async (): Promise<Map<string, ImageInfo> | null> => {
     if (engine.listImages === undefined) return null;
     const byRef = new Map<string, ImageInfo>();
@@ -34,20 +41,40 @@ export function indexImages(engine: Engine, inspectsBeforeList = INSPECTS_BEFORE
     }
     return byRef;
   };
+  const ask = (ref: ImageRef, key: string): Promise<ImageInfo | null> => {
+    let answer = answers.get(key);
+    if (answer !== undefined) return answer;
+    if (snapshot === null && asked < inspectsBeforeList) {
+      asked += 1;
+      answer = engine.inspectImage(ref);
+    } else {
+      answer = (snapshot ??= load()).then((images) => images?.get(key) ?? engine.inspectImage(ref));
+    }
+    answers.set(key, answer);
+    // A failure is the asking step's to report, and the next step asks again.
+    answer.catch(() => answers.get(key) === answer && answers.delete(key));
+    return answer;
+  };
   return {
-    async inspect(ref) {
+    inspect(ref) {
       const key = refKey(ref);
       if (key === null || touched.has(key)) return engine.inspectImage(ref);
-      if (snapshot === null && asked < inspectsBeforeList) {
-        asked += 1;
-        return engine.inspectImage(ref);
-      }
-      const images = await (snapshot ??= load());
-      return images?.get(key) ?? engine.inspectImage(ref);
+      return ask(ref, key);
     },
     touch(ref) {
       const key = refKey(ref);
-      if (key !== null) touched.add(key);
+      if (key === null) return;
+      touched.add(key);
+      answers.delete(key);
+    },
+    expect(refs) {
+      const wanted = new Map<string, ImageRef>();
+      for (const ref of refs) {
+        const key = refKey(ref);
+        if (key !== null && !touched.has(key) && !answers.has(key)) wanted.set(key, ref);
+      }
+      if (snapshot === null && asked + wanted.size > inspectsBeforeList) snapshot = load();
+      for (const [key, ref] of wanted) ask(ref, key);
     },
   };
 }

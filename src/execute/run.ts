@@ -72,6 +72,7 @@ export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOpti
   await checkPushCredentials(plan, ctx);
   const state = plan.steps.some((step) => step.kind === 'push' && step.source !== null) ? await registryState(plan, ctx) : NO_STATE;
   const images = indexImages(ctx.engine);
+  images.expect(plan.steps.flatMap((step) => (step.kind === 'build' ? [step.tag, ...step.bases] : [])));
 
   const abort = new AbortController();
   const onInterrupt = (): void => abort.abort();
