@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { ConfigError } from '../errors.js';
 import type { Config } from '../config/config.js';
 import type { ContextListing } from '../discover/context.js';
+import { modelSources, type ParsedSources } from '../execute/context.js';
 import type { BuildCommand } from '../plan/plan.js';
 import type { BuildPlan } from '../plan/types.js';
 import { flavorOptions, flavorPlanOptions, type FlavorArgs } from './flavor.js';
@@ -27,7 +28,7 @@ export function buildCommand(command: BuildCommand, io: Io) {
       }),
     handler: async (args: BuildArgs): Promise<void> => {
       const planned = await planCommand(command, args, io);
-      if (planned !== null) await runOrPrint(planned.plan, planned.config, args, io, planned.listing);
+      if (planned !== null) await runOrPrint(planned.plan, planned.config, args, io, planned.listing, planned.parsed);
     },
   };
 }
@@ -38,7 +39,7 @@ export function buildOptions(yargs: Argv) {
 }
 
 /** discover → model → plan for a build command; null when nothing is selected (and not --dry-run). */
-export async function planCommand(command: BuildCommand, args: BuildArgs, io: Io): Promise<{ plan: BuildPlan; config: Config; listing: ContextListing } | null> {
+export async function planCommand(command: BuildCommand, args: BuildArgs, io: Io): Promise<{ plan: BuildPlan; config: Config; listing: ContextListing; parsed: ParsedSources } | null> {
   const flavored = flavorPlanOptions(args, io);
   const { config, checkout } = await openSession(args, io);
   // git answers while the checkout is hashed.
@@ -64,5 +65,5 @@ export async function planCommand(command: BuildCommand, args: BuildArgs, io: Io
     const baseDigests = await resolveBaseDigests(first, config, io);
     return baseDigests.size > 0 ? { ...options, baseDigests } : null;
   });
-  return plan === null ? null : { plan, config, listing };
+  return plan === null ? null : { plan, config, listing, parsed: modelSources(checkout, config.buildArgs) };
 }

@@ -8,7 +8,7 @@ import type { Argv } from 'yargs';
 import type { Config } from '../config/config.js';
 import { listContext, type ContextListing } from '../discover/context.js';
 import { ConfigError, InterruptedError, StepFailedError } from '../errors.js';
-import { checkContextSources } from '../execute/context.js';
+import { checkContextSources, type ParsedSources } from '../execute/context.js';
 import { loadCredentials } from '../execute/credentials.js';
 import type { Emit, RunEvent } from '../execute/events.js';
 import { lockCheckout } from '../execute/lock.js';
@@ -107,7 +107,14 @@ export function publishTags(config: Config, revision: Revision): readonly Tag[] 
   return computeTags(revision, { ...DEFAULT_TAG_RULES, longSha: config.publish.longSha, latest: config.publish.latest });
 }
 
-export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs & Pick<PublishArgs, 'manifest'> & WriteBackArgs & ReportArgs, io: Io, listing?: ContextListing): Promise<void> {
+export async function runOrPrint(
+  plan: BuildPlan,
+  config: Config,
+  args: RunArgs & Pick<PublishArgs, 'manifest'> & WriteBackArgs & ReportArgs,
+  io: Io,
+  listing?: ContextListing,
+  parsed?: ParsedSources,
+): Promise<void> {
   const writeBack = await prepareWriteBack(plan, config, args, io);
   // Known without an engine: with the classic builder asked for, BuildKit-only syntax is refused now.
   if (config.builder === 'classic') refuseBuildkitSyntax(plan, { name: 'classic', reason: 'asked for (--builder classic)', buildkitOffered: true, engine: '' });
@@ -120,7 +127,7 @@ export async function runOrPrint(plan: BuildPlan, config: Config, args: RunArgs 
   // One run at a time on a checkout: a second one waits here, saying for whom.
   const lock = await lockCheckout(config.stateDir, plan.command, { signal: io.signal, say: (line) => io.stderr.write(`${line}\n`) });
   try {
-    await runAndReport(plan, config, args, io, listing, writeBack, report);
+    await runAndReport(plan, config, args, io, listing, writeBack, report, parsed);
   } finally {
     lock.release();
     await report?.write();
@@ -135,9 +142,10 @@ async function runAndReport(
   listing: ContextListing | undefined,
   writeBack: WriteBackHook | null,
   report: ReportHook | null,
+  parsed: ParsedSources | undefined,
 ): Promise<void> {
   if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new ConfigError(`--jobs ${args.jobs} is not a positive whole number`);
-  if (listing) checkContextSources(plan, listing);
+  if (listing) checkContextSources(plan, listing, parsed);
   const credentials = loadCredentials(config.dockerConfigDir, io.env, config.registry);
   const manifest = args.manifest === undefined ? null : resolve(io.cwd, args.manifest);
   // Written first with nothing pushed, so that a stale file never outlives a run that fails early.

@@ -18,8 +18,9 @@ import { pack as tarPack } from 'tar-stream';
 type Headers = Parameters<ReturnType<typeof tarPack>['entry']>[0];
 import { DOCKERIGNORE, excludingPattern, type ContextEntry, type ContextListing } from '../discover/context.js';
 import { DiscoveryError, fsReason, StepFailedError } from '../errors.js';
-import { parseDockerfile } from '../model/dockerfile.js';
-import type { BuildPlan } from '../plan/types.js';
+import { parseDockerfile, type ContextSource } from '../model/dockerfile.js';
+import type { Checkout } from '../model/checkout.js';
+import type { BuildPlan, BuildStep } from '../plan/types.js';
 
 /** Where the rendered Dockerfile sits in the context (the daemon drops it before ADD/COPY). */
 export const RENDERED_DOCKERFILE = '.dockmk.Dockerfile';
@@ -66,6 +67,28 @@ export function packContext(listing: ContextListing, dockerfile: string, files: 
 }
 
 /**
+ * The COPY and ADD sources of a step's Dockerfile as the model parsed them, when it parsed them
+ * with the step's build args (rendering edits only FROM lines and ansible-playbook commands);
+ * undefined: parsed again from the step's content.
+ */
+export type ParsedSources = (step: BuildStep) => readonly ContextSource[] | undefined;
+
+/** The sources of each build's Dockerfile as the model parsed them (with `buildArgs`), for the step that builds with the same args. */
+export function modelSources(checkout: Checkout, buildArgs: Readonly<Record<string, string>>): ParsedSources {
+  return (step) => {
+    const dockerfile = checkout.services.get(step.service)?.dockerfile;
+    if (dockerfile?.path !== step.dockerfile || !sameRecord(step.buildArgs, buildArgs)) return undefined;
+    return dockerfile.contextSources;
+  };
+}
+
+function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
+}
+
+/**
  * Before anything is built: a file or directory a COPY or ADD names that is in the checkout but
  * left out of the context by .dockerignore (an `ansible_overrides.yml`, say). The engine would
  * fail that build at its COPY, after the builds before it ran; this names the Dockerfile line
@@ -73,13 +96,14 @@ export function packContext(listing: ContextListing, dockerfile: string, files: 
  * exist at all, are left to the engine. (A Dockerfile that .dockerignore excludes is fine:
  * dockmk sends its own rendered copy, as `docker build -f -` does.)
  */
-export function checkContextSources(plan: BuildPlan, listing: ContextListing): void {
+export function checkContextSources(plan: BuildPlan, listing: ContextListing, parsed?: ParsedSources): void {
   if (listing.dockerignore === null) return;
   const present = new Set(listing.entries.map((entry) => entry.path));
   for (const step of plan.steps) {
     // A service with a context of its own is checked by the engine against that directory's .dockerignore.
     if (step.kind !== 'build' || (step.context ?? '.') !== '.') continue;
-    for (const source of parseDockerfile(step.dockerfile, step.content, step.buildArgs).contextSources) {
+    const sources = parsed?.(step) ?? parseDockerfile(step.dockerfile, step.content, step.buildArgs).contextSources;
+    for (const source of sources) {
       const path = posix.normalize(source.source.replace(/^\/+/, '')).replace(/\/+$/, '');
       if (path === '.' || path === '' || path.startsWith('../') || /[*?[\]$\\]/.test(path) || present.has(path)) continue;
       // An excluded directory that an exception re-includes a part of is sent with that part.

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import * as assert from 'uvu/assert';
 import { listContext } from '../../src/discover/context.js';
 import { DiscoveryError } from '../../src/errors.js';
-import { checkContextSources, packContext } from '../../src/execute/context.js';
+import { checkContextSources, modelSources, packContext } from '../../src/execute/context.js';
 import { planBuild } from '../../src/plan/plan.js';
 import { loadCheckout, planOptionsFor, tempTree, test } from '../helpers.js';
 
@@ -54,7 +54,7 @@ test('a large file is streamed, checked the same way; every byte of every file a
   assert.is(grown?.message, 'large.bin changed while it was being sent to the engine');
 });
 
-async function checkoutWith(dockerignore: string | null): Promise<{ check: () => void }> {
+async function checkoutWith(dockerignore: string | null) {
   const files: Record<string, string> = {
     'docker/build/svc/Dockerfile': 'FROM debian:bookworm\nCOPY docker/build/svc/ansible_overrides.yml /overrides.yml\nCOPY docs /docs\nCOPY missing.txt /m\nADD . /checkout\n',
     'docker/build/svc/ansible_overrides.yml': 'X: 1\n',
@@ -66,7 +66,13 @@ async function checkoutWith(dockerignore: string | null): Promise<{ check: () =>
   const { config, checkout } = await loadCheckout(root);
   const plan = planBuild(checkout, 'test', ['svc'], planOptionsFor(config));
   const listing = await listContext(root);
-  return { check: () => checkContextSources(plan, listing) };
+  return {
+    check: () => checkContextSources(plan, listing),
+    // The sources as the model parsed them (what a run passes), and with other build args (parsed again).
+    checkModel: () => checkContextSources(plan, listing, modelSources(checkout, config.buildArgs)),
+    checkOtherArgs: () => checkContextSources(plan, listing, modelSources(checkout, { OTHER: '1' })),
+    modelAnswers: () => plan.steps.map((step) => (step.kind === 'build' ? modelSources(checkout, config.buildArgs)(step) : null)),
+  };
 }
 
 test('a COPY source .dockerignore excludes: the Dockerfile line and the .dockerignore line, before any build', async () => {
@@ -78,9 +84,26 @@ test('a COPY source .dockerignore excludes: the Dockerfile line and the .dockeri
   );
 });
 
+test('the sources the model parsed refuse the same COPY; with other build args the step is parsed again', async () => {
+  const checks = await checkoutWith('# overrides stay out\n**/ansible_overrides.yml\n');
+  const message = (check: () => void): string => {
+    try {
+      check();
+      return 'not refused';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  assert.ok(checks.modelAnswers().some((sources) => Array.isArray(sources) && sources.length > 0), 'the model answers for the build');
+  assert.is(message(checks.checkModel), message(checks.check));
+  assert.is(message(checks.checkOtherArgs), message(checks.check));
+  assert.match(message(checks.check), /excluded from the build context by \.dockerignore:2/);
+});
+
 test('not refused: an excluded Dockerfile, a directory an exception re-includes part of, a source that does not exist, no .dockerignore', async () => {
   (await checkoutWith('docker/build/*/Dockerfile\ndocs\n!docs/keep.txt\n')).check();
   (await checkoutWith(null)).check();
+  (await checkoutWith('docker/build/*/Dockerfile\ndocs\n!docs/keep.txt\n')).checkModel();
 });
 
 test.run();
