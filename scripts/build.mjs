@@ -11,6 +11,8 @@
 // - @cdktn/hcl2json (bake files) stays there too: it reads its WebAssembly from beside its file.
 // - yargs loads cliui and string-width (and through it an Intl.Segmenter) for the help text
 //   only; here they are evaluated on the first help text printed, not at every start.
+// - yaml and js-yaml are dist/yaml.cjs, required by src/model/yaml-lib.ts the first time a file
+//   is parsed: a run whose parse caches answer never loads them.
 // - Source maps (dist/*.js.map) map stack traces back to src/: bin/dockmk.js enables them.
 // - DOCKMK_BUILD in the code is a digest of this build's sources (see buildDigest).
 // - dist/bundle.json is esbuild's metafile: which source went into which file (the bench reads it).
@@ -27,6 +29,9 @@ const dist = join(root, 'dist');
 
 /** Loaded from node_modules at run time, never bundled. */
 const EXTERNAL = ['dockerode', 'zx', 'handlebars', '@grpc/grpc-js', 'protobufjs', '@cdktn/hcl2json'];
+
+/** Beside the chunks: yaml and js-yaml, required on first use (src/model/yaml-lib.ts). */
+const YAML_BUNDLE = './yaml.cjs';
 
 /** Imports of yargs that only its help text uses: made lazy. */
 const HELP_ONLY = /^(cliui|string-width)$/;
@@ -103,11 +108,26 @@ const result = await build({
   sourcemap: 'linked',
   sourcesContent: false,
   metafile: true,
-  define: { DOCKMK_BUILD: JSON.stringify(buildDigest()) },
+  define: { DOCKMK_BUILD: JSON.stringify(buildDigest()), DOCKMK_YAML_BUNDLE: JSON.stringify(YAML_BUNDLE) },
   logLevel: 'warning',
   // CommonJS packages in the bundle require Node's built-ins.
   banner: { js: "import { createRequire as __dockmkCreateRequire } from 'node:module'; const require = __dockmkCreateRequire(import.meta.url);" },
   plugins: [lazyHelp, yargsPaths],
+});
+
+// yaml and js-yaml in one CommonJS file of their own, which src/model/yaml-lib.ts requires the
+// first time something is parsed: a run whose parse caches answer never loads them.
+await build({
+  absWorkingDir: root,
+  stdin: { contents: "module.exports = { yaml: require('yaml'), jsYaml: require('js-yaml') };", resolveDir: root, sourcefile: 'yaml-bundle.cjs', loader: 'js' },
+  outfile: join('dist', YAML_BUNDLE),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  sourcesContent: false,
+  logLevel: 'warning',
 });
 
 // Files the code reads next to itself (new URL('./templates/…', import.meta.url)): every chunk

@@ -2,9 +2,10 @@
 // sets is merged with the environment and flags in config.ts.
 
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Scalar } from 'yaml';
+import type { LineCounter, Node as YamlNode, Scalar } from 'yaml';
 import { ConfigError, fsReason } from '../errors.js';
 import { parseWriteBack, type WriteBackTarget } from '../model/write-back.js';
+import { isMap, isScalar, isSeq, yaml } from '../model/yaml-lib.js';
 import { isLabelKey } from '../plan/labels.js';
 import type { Paths } from './config.js';
 import { parseServices, type ServicesSetting } from './services.js';
@@ -88,8 +89,8 @@ export function checkLabels(labels: Record<string, string>, where: string): Reco
 
 /** Parses `dockmk.yml`; every error names file:line. */
 export function parseConfigFile(text: string, file: string): FileConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const lineCounter = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter, prettyErrors: false });
   const lineOf = (node: YamlNode | null | undefined, offset?: number): number =>
     lineCounter.linePos(offset ?? node?.range?.[0] ?? 0).line;
   if (text.trim() === '') {
@@ -179,7 +180,7 @@ function scalarText(node: YamlNode | null, where: string, name: string, booleans
 
 /** The first key set twice in one mapping, with both lines. */
 function duplicateKey(text: string, file: string, lineCounter: LineCounter): ConfigError | null {
-  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false });
+  const doc = yaml().parseDocument(text, { uniqueKeys: false, prettyErrors: false });
   const walk = (node: unknown, path: string): ConfigError | null => {
     if (isSeq(node)) {
       for (const item of node.items) {

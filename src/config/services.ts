@@ -14,7 +14,8 @@
 //     base: { context: images/base }    # dockerfile: <context>/Dockerfile
 //     agent: { dockerfile: images/agent/Dockerfile, args: { NODE: "22" } }
 
-import { isMap, isScalar, isSeq, type Node as YamlNode } from 'yaml';
+import type { Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq } from '../model/yaml-lib.js';
 import { ConfigError } from '../errors.js';
 
 /** One entry: a pattern (or exact path) of Dockerfiles and the settings of the services it makes. */

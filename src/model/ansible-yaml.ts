@@ -4,9 +4,10 @@
 // js-yaml rather than `yaml` (which dockmk.yml and overrides use): a checkout holds thousands of
 // these files, and js-yaml loads one in ~10 µs where `yaml` takes ~150 µs here.
 
-import { DEFAULT_SCHEMA, load, Type, YAMLException } from 'js-yaml';
+import type { Schema } from 'js-yaml';
 import type { SourceFile } from '../discover/checkout.js';
 import { DiscoveryError } from '../errors.js';
+import { jsYaml } from './yaml-lib.js';
 
 export interface YamlFile {
   readonly path: string;
@@ -17,10 +18,16 @@ export interface YamlFile {
   itemLines(sequence: readonly unknown[]): readonly number[] | undefined;
 }
 
+let schema: Schema | undefined;
+
 /** Ansible's own tags: `!unsafe` (no templating) and `!vault` (an encrypted string) are strings. */
-const SCHEMA = DEFAULT_SCHEMA.extend(
-  ['!unsafe', '!vault', '!vault-encrypted'].map((tag) => new Type(tag, { kind: 'scalar', construct: (data: unknown) => String(data ?? '') })),
-);
+function ansibleSchema(): Schema {
+  const { DEFAULT_SCHEMA, Type } = jsYaml();
+  schema ??= DEFAULT_SCHEMA.extend(
+    ['!unsafe', '!vault', '!vault-encrypted'].map((tag) => new Type(tag, { kind: 'scalar', construct: (data: unknown) => String(data ?? '') })),
+  );
+  return schema;
+}
 
 /** Parses one file; a syntax error is a DiscoveryError naming file:line, as Ansible would refuse it. */
 export function loadAnsibleYaml(source: SourceFile): YamlFile {
@@ -30,10 +37,11 @@ export function loadAnsibleYaml(source: SourceFile): YamlFile {
   const lines = new WeakMap<object, number>();
   const items = new WeakMap<object, number[]>();
   let value: unknown;
+  const { load, YAMLException } = jsYaml();
   try {
     value = load(source.text, {
       filename: source.path,
-      schema: SCHEMA,
+      schema: ansibleSchema(),
       // PyYAML, which Ansible uses, lets a later duplicate key win instead of failing.
       json: true,
       listener(event, state) {

@@ -1,13 +1,13 @@
 // A service's ansible_overrides.yml: extra vars for its play. Must be a YAML mapping (or empty).
 
-import { load } from 'js-yaml';
-import { isMap, LineCounter, parseDocument, stringify } from 'yaml';
 import { DiscoveryError, UsageError } from '../errors.js';
 import type { SourceFile } from '../discover/checkout.js';
+import { jsYaml, yaml } from './yaml-lib.js';
 
 export type Overrides = Readonly<Record<string, unknown>>;
 
 export function parseOverrides(file: SourceFile): Overrides {
+  const { isMap, LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(file.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const error = doc.errors[0];
@@ -33,7 +33,7 @@ export function parseOverrides(file: SourceFile): Overrides {
  */
 export function checkOverrides(file: SourceFile): void {
   try {
-    const value: unknown = load(file.text);
+    const value: unknown = jsYaml().load(file.text);
     if (value === null || value === undefined || (typeof value === 'object' && !Array.isArray(value))) return;
   } catch {
     // parseOverrides says what is wrong, and where
@@ -63,7 +63,7 @@ export function parseOverrideAssignment(text: string): Overrides {
     });
   }
   const raw = text.slice(at + 1);
-  const doc = parseDocument(raw, { prettyErrors: false });
+  const doc = yaml().parseDocument(raw, { prettyErrors: false });
   return { [name]: doc.errors.length > 0 ? raw : (doc.toJS() as unknown) ?? (raw === '' ? '' : null) };
 }
 
@@ -75,5 +75,5 @@ export function layerOverrides(base: Overrides, layers: readonly OverrideLayer[]
 /** The file dockmk streams in place of the service's own ansible_overrides.yml. */
 export function renderOverrides(path: string, values: Overrides, layers: readonly OverrideLayer[]): string {
   const sources = [path, ...layers.map((layer) => layer.source)].join(', ');
-  return `# written by dockmk for this build only: ${sources}\n${stringify(values)}`;
+  return `# written by dockmk for this build only: ${sources}\n${yaml().stringify(values)}`;
 }

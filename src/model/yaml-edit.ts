@@ -4,8 +4,9 @@
 // end of its mapping. Every edit is checked by parsing the result again: the file must mean what
 // it meant before, with only the edited value changed. Pure: text in, text out.
 
-import { Composer, CST, isAlias, isMap, isScalar, isSeq, LineCounter, parse, parseDocument, Parser, Scalar, type Document, type Node as YamlNode, type YAMLMap } from 'yaml';
+import type { CST, Document, LineCounter, Node as YamlNode, YAMLMap } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { isAlias, isMap, isScalar, isSeq, yaml } from './yaml-lib.js';
 
 export interface YamlEdit {
   /** The key path: `images.openedx` is `['images', 'openedx']`. */
@@ -76,6 +77,7 @@ interface Parsed {
 }
 
 function parseText(text: string, file: string): Parsed {
+  const { Composer, LineCounter, Parser } = yaml();
   const lines = new LineCounter();
   const tokens = [...new Parser(lines.addNewLine).parse(text)];
   const docs = [...new Composer({ keepSourceTokens: true }).compose(tokens)];
@@ -140,6 +142,7 @@ function editOne(text: string, file: string, edit: YamlEdit, options: YamlEditOp
     }
     const before = value === null || value.value === null ? null : String(value.value);
     if (value !== null && value.srcToken !== undefined) {
+      const { CST, Scalar } = yaml();
       const inFlow = map.flow === true;
       const block = value.type === Scalar.BLOCK_FOLDED || value.type === Scalar.BLOCK_LITERAL;
       const token = value.srcToken;
@@ -240,7 +243,7 @@ function scalarSource(value: string, inFlow: boolean): string {
 function isPlainSafe(value: string, inFlow: boolean): boolean {
   if (value === '' || /^\s|\s$|[\n\r\t#]|: /.test(value) || (inFlow && /[,[\]{}]/.test(value))) return false;
   try {
-    return (parse(`k: ${value}`) as Record<string, unknown> | null)?.k === value;
+    return (yaml().parse(`k: ${value}`) as Record<string, unknown> | null)?.k === value;
   } catch {
     return false;
   }
@@ -250,7 +253,7 @@ function isPlainSafe(value: string, inFlow: boolean): boolean {
 function checked(before: string, after: string, file: string, edit: YamlEdit, was: string | null, created: boolean): { text: string; change: YamlChange } {
   const { doc, lines } = parseText(after, file);
   // What the edit means, made on the document model: an anchored value changes its aliases too.
-  const expected: Document = parseDocument(before);
+  const expected: Document = yaml().parseDocument(before);
   const node = expected.getIn(edit.path, true);
   if (isScalar(node)) node.value = edit.value;
   else if (expected.contents === null || (isScalar(expected.contents) && expected.contents.value === null)) expected.contents = expected.createNode(nested(edit.path, edit.value));
