@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { ConfigError } from '../errors.js';
 import type { Config } from '../config/config.js';
 import type { ContextListing } from '../discover/context.js';
+import { readRevision, type RevisionInfo } from '../discover/revision.js';
 import { modelSources, type ParsedSources } from '../execute/context.js';
 import type { BuildCommand } from '../plan/plan.js';
 import type { BuildPlan } from '../plan/types.js';
@@ -41,11 +42,12 @@ export function buildOptions(yargs: Argv) {
 /** discover → model → plan for a build command; null when nothing is selected (and not --dry-run). */
 export async function planCommand(command: BuildCommand, args: BuildArgs, io: Io): Promise<{ plan: BuildPlan; config: Config; listing: ContextListing; parsed: ParsedSources } | null> {
   const flavored = flavorPlanOptions(args, io);
-  const { config, checkout } = await openSession(args, io);
-  // git answers while the checkout is hashed.
-  const reading = import('../discover/revision.js').then(({ readRevision }) => readRevision(config.root, io.env, config.publish.defaultBranch));
+  // git answers while the checkout is read and hashed: started first, since reading never yields.
+  let reading: Promise<RevisionInfo> | undefined;
+  const session = await openSession(args, io, (config) => (reading = readRevision(config.root, io.env, config.publish.defaultBranch)));
+  const { config, checkout } = session;
   const { listing, inputs } = await readInputs(config, checkout, io);
-  const revision = await reading;
+  const revision = await (reading as Promise<RevisionInfo>);
   if (args.stage && command !== 'push') throw new ConfigError(`--stage is an option of push, not of ${command}`, { hint: 'stage with `dockmk push --stage`, then `dockmk promote`' });
   const tags = command !== 'push' ? undefined : args.stage ? stageTags(config, revision) : publishTags(config, revision);
   const reuse = reuseFrom(args);
@@ -58,12 +60,14 @@ export async function planCommand(command: BuildCommand, args: BuildArgs, io: Io
     ...(args.parents ? { parents: args.parents } : {}),
     ...(reuse ? { reuse } : {}),
     stage: args.stage ?? false,
+    ...(session.overridesChecked ? { overridesChecked: session.overridesChecked } : {}),
   };
-  const plan = await planSelection(command, args, { config, checkout }, options, io, async (first) => {
+  const plan = await planSelection(command, args, session, options, io, async (first) => {
     // --pull always: fresh digests of the images from elsewhere join the keys (a new base, new keys).
     if (config.pull !== 'always') return null;
     const baseDigests = await resolveBaseDigests(first, config, io);
     return baseDigests.size > 0 ? { ...options, baseDigests } : null;
   });
+  session.saveCaches?.();
   return plan === null ? null : { plan, config, listing, parsed: modelSources(checkout, config.buildArgs) };
 }

@@ -4,8 +4,10 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import { loadConfig, type BuilderSetting, type Config } from '../config/config.js';
 import { discoverCheckout } from '../discover/checkout.js';
 import { listContext, type ContextListing } from '../discover/context.js';
+import type { CheckoutFiles } from '../discover/files.js';
 import { DirCache } from '../discover/dir-cache.js';
 import { digestContext } from '../discover/digests.js';
+import type { ParseMemo } from '../model/memo.js';
 import type { RoleGraph } from '../model/roles.js';
 import { playOwners, rolesRun, type PlayOwners } from '../model/service-plays.js';
 import { buildCheckout, type Checkout, type DockerfileMemo } from '../model/checkout.js';
@@ -32,17 +34,33 @@ export interface Session {
   readonly checkout: Checkout;
   /** Where warnings go that are no command's output (a parse cache that could not be written). */
   readonly io?: Pick<Io, 'stderr'>;
+  /**
+   * Which overrides files an earlier run found valid, for planning to skip checking them again,
+   * kept in the checkout's parse cache while the file is unchanged; `saveCaches` writes what
+   * planning added.
+   */
+  readonly overridesChecked?: ParseMemo<true>;
+  readonly saveCaches?: () => void;
 }
 
-export async function openSession(args: GlobalArgs, io: Io): Promise<Session> {
+export async function openSession(args: GlobalArgs, io: Io, onConfig?: (config: Config) => void): Promise<Session> {
   const config = loadConfig(configOverrides(args), io.env, io.cwd);
-  const checkout = await loadCheckout(config, io);
+  // Work that needs only the configuration (git, run side by side) starts before the checkout is read.
+  onConfig?.(config);
+  const { checkout, files } = await readCheckout(config);
+  saveCaches(io, files);
   if (checkout.warnings.length > 0) io.stderr.write(formatWarnings(checkout.warnings));
-  return { config, checkout, io };
+  return { config, checkout, io, overridesChecked: files.cache.memos<true>(), saveCaches: () => saveCaches(io, files) };
 }
 
 /** discover → model for the configured checkout, through its parse cache. */
 export async function loadCheckout(config: Config, io?: Pick<Io, 'stderr'>): Promise<Checkout> {
+  const { checkout, files } = await readCheckout(config);
+  saveCaches(io, files);
+  return checkout;
+}
+
+async function readCheckout(config: Config): Promise<{ checkout: Checkout; files: CheckoutFiles }> {
   const files = cachedFiles(config, 'checkout');
   const checkout = buildCheckout(await discoverCheckout(config, files), {
     namespace: config.namespace,
@@ -52,8 +70,7 @@ export async function loadCheckout(config: Config, io?: Pick<Io, 'stderr'>): Pro
     playsDir: config.paths.plays,
     memo: files.cache.memos<DockerfileMemo>(),
   });
-  saveCaches(io, files);
-  return checkout;
+  return { checkout, files };
 }
 
 export function planOptions(config: Config): PlanOptions {

@@ -62,6 +62,8 @@ export class ParseCache {
   private changed = false;
   /** Entries of the previous cache this run found unchanged. */
   private kept = 0;
+  /** Saved already in this run. */
+  private written = false;
 
   /**
    * `file`: where the cache lives (null: no cache, everything is read); `root`: the checkout the
@@ -149,10 +151,13 @@ export class ParseCache {
    */
   save(): string | null {
     if (this.file === null) return null;
-    // Nothing read, nothing new: it changed only if some entry was not visited (deleted).
-    if (!this.changed && this.kept === Object.keys(this.previous.files).length + Object.keys(this.previous.dirs).length) return null;
+    // Nothing read, nothing new: it changed only if some entry was not visited (deleted). Once
+    // written, only what was added since is news.
+    if (!this.changed && (this.written || this.kept === Object.keys(this.previous.files).length + Object.keys(this.previous.dirs).length)) return null;
     try {
       writeAtomic(this.file, JSON.stringify(this.next));
+      this.changed = false;
+      this.written = true;
       return null;
     } catch (error) {
       return `cannot write the parse cache (${fsReason(error)}); going on without it, the next run reads and parses the checkout again — ${STATE_DIR_FIX}`;

@@ -5,6 +5,7 @@ import type { Tag } from './tags.js';
 import type { PullPolicy as ConfigPullPolicy } from '../config/config.js';
 import { ConfigError, DiscoveryError, UsageError } from '../errors.js';
 import type { Checkout, Service, ServiceBase } from '../model/checkout.js';
+import type { ParseMemo } from '../model/memo.js';
 import { buildWaves, withAncestors } from '../model/graph.js';
 import { formatImageRef, imageRef, parseImageRef, type ImageRef } from '../model/image-ref.js';
 import { checkOverrides, layerOverrides, parseOverrides, renderOverrides, type OverrideLayer, type Overrides } from '../model/overrides.js';
@@ -66,6 +67,11 @@ export interface PlanOptions {
    * reference as written: they join the build keys, and the Dockerfile is pinned to them.
    */
   readonly baseDigests?: ReadonlyMap<string, string>;
+  /**
+   * Which overrides files are known valid (an earlier run checked them and they are unchanged),
+   * by path; planning checks the others and tells it which passed.
+   */
+  readonly overridesChecked?: ParseMemo<true>;
 }
 
 /** The local tag each command gives a service's image: `nginx:test`, `nginx:test-devstack`. */
@@ -126,7 +132,10 @@ export function planBuild(checkout: Checkout, command: BuildCommand, requested: 
     }
     // Layered over the services asked for, not over the parents a test or pkg builds first.
     const layers = selected.includes(name) ? (options.overrides ?? []) : [];
-    if (service.overrides !== null && layers.length === 0) checkOverrides(service.overrides);
+    if (service.overrides !== null && layers.length === 0 && options.overridesChecked?.get(service.overrides.path) !== true) {
+      checkOverrides(service.overrides);
+      options.overridesChecked?.set(service.overrides.path, true);
+    }
     const overrides = layered(service, service.overrides !== null && layers.length > 0 ? parseOverrides(service.overrides) : null, layers);
     const bases = service.bases.map((base) => edits.find((edit) => edit.base === base)?.ref ?? resolvedRef(service, base));
     const from = bases.filter((_, i) => service.bases[i]?.instruction === 'FROM');

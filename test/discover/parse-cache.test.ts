@@ -217,6 +217,25 @@ test('a file changed within the racy window is not kept: the next run reads it a
   assert.is(run(mtimeMs + 6000), true);
 });
 
+test('saved twice in a run: the second write holds what was remembered since, and nothing new is no write', () => {
+  const { root, state } = checkout();
+  const path = 'playbooks/roles/common/meta/main.yml';
+  touch(root, path, 1);
+  const file = join(state, 'twice.json');
+  const { mtimeMs } = statSync(join(root, path));
+  const files = diskFiles(root, new ParseCache(file, root, mtimeMs + 5000));
+  files.read(path);
+  assert.is(files.cache.save(), null);
+  const first = statSync(file).mtimeMs;
+  assert.is(files.cache.save(), null);
+  assert.is(statSync(file).mtimeMs, first, 'nothing new: not written again');
+  files.cache.remember(path, 'parsed');
+  assert.is(files.cache.save(), null);
+  const again = new ParseCache(file, root, mtimeMs + 6000);
+  assert.is(diskFiles(root, again).read(path)?.text, readFileSync(join(root, path), 'utf8'));
+  assert.is(again.memo(path), 'parsed', 'the memo of the second save is there');
+});
+
 test('the legacy util/parsefiles_config.yml is parsed again only when it changed', () => {
   const { root, state } = checkout();
   const config = configOf(root, state);
