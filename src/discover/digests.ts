@@ -9,17 +9,21 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiscoveryError, fsReason, STATE_DIR_FIX } from '../errors.js';
 import type { ContextListing } from './context.js';
+import { keyedRecords, OrderedRecords } from './ordered-records.js';
 import { writeAtomic } from './write-atomic.js';
 
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 
 /** A file changed this recently may change again within its mtime's resolution: not cached. */
 const RACY_MS = 2000;
 
+/** [path, size, mtimeMs, mode, digest] */
+type DigestRecord = [string, number, number, number, string];
+
 interface CacheFile {
   v: number;
-  /** path → [size, mtimeMs, mode, digest] */
-  files: Record<string, [number, number, number, string]>;
+  /** In the listing's order, which the next run's listing most likely has too. */
+  files: DigestRecord[];
 }
 
 /**
@@ -27,8 +31,8 @@ interface CacheFile {
  * null (no cache); `warn` hears of a cache that could not be written.
  */
 export async function digestContext(listing: ContextListing, cacheFile: string | null, warn: (message: string) => void = () => undefined): Promise<Map<string, string>> {
-  const cache = cacheFile ? readCache(cacheFile) : { v: CACHE_VERSION, files: {} };
-  const next: CacheFile = { v: CACHE_VERSION, files: {} };
+  const cache = new OrderedRecords(cacheFile ? readCache(cacheFile) : []);
+  const next: DigestRecord[] = [];
   const digests = new Map<string, string>();
   let changed = false;
   const now = Date.now();
@@ -41,10 +45,10 @@ export async function digestContext(listing: ContextListing, cacheFile: string |
       digests.set(entry.path, `link:${entry.linkname ?? ''}`);
       continue;
     }
-    const known = cache.files[entry.path];
-    if (known && known[0] === entry.size && known[1] === entry.mtimeMs && known[2] === entry.mode) {
-      digests.set(entry.path, known[3]);
-      next.files[entry.path] = known;
+    const known = cache.get(entry.path);
+    if (known !== undefined && known[1] === entry.size && known[2] === entry.mtimeMs && known[3] === entry.mode && typeof known[4] === 'string') {
+      digests.set(entry.path, known[4]);
+      next.push(known);
       continue;
     }
     changed = true;
@@ -54,15 +58,18 @@ export async function digestContext(listing: ContextListing, cacheFile: string |
       }).then((sha) => {
         const digest = `${entry.mode & 0o111 ? 'x' : '-'}:${sha}`;
         digests.set(entry.path, digest);
-        if (now - entry.mtimeMs > RACY_MS) next.files[entry.path] = [entry.size, entry.mtimeMs, entry.mode, digest];
+        if (now - entry.mtimeMs > RACY_MS) next.push([entry.path, entry.size, entry.mtimeMs, entry.mode, digest]);
       }),
     );
     if (pending.length >= 32) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
-  if (cacheFile && (changed || Object.keys(cache.files).length !== Object.keys(next.files).length)) {
+  if (cacheFile && (changed || cache.size !== next.length)) {
     try {
-      writeCache(cacheFile, next);
+      // In the listing's order (reads that ended out of it are put back in it).
+      const order = new Map([...digests.keys()].map((path, i) => [path, i]));
+      next.sort((a, b) => (order.get(a[0]) as number) - (order.get(b[0]) as number));
+      writeCache(cacheFile, { v: CACHE_VERSION, files: next });
     } catch (error) {
       const why = fsReason(error);
       warn(`${cacheFile}: cannot write the digest cache (${why}); going on without it, the next run reads every file again — ${STATE_DIR_FIX}`);
@@ -92,14 +99,14 @@ function hashFile(path: string): Promise<string> {
   });
 }
 
-function readCache(path: string): CacheFile {
+function readCache(path: string): DigestRecord[] {
   try {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as CacheFile;
-    if (parsed.v === CACHE_VERSION && parsed.files && typeof parsed.files === 'object') return parsed;
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<CacheFile> | null;
+    if (parsed?.v === CACHE_VERSION) return keyedRecords<DigestRecord>(parsed.files, 5) ?? [];
   } catch {
     // No cache yet, or a damaged one: start over.
   }
-  return { v: CACHE_VERSION, files: {} };
+  return [];
 }
 
 /** Written whole or not at all, so a crash or a full disk never leaves half a cache. */

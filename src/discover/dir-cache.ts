@@ -13,10 +13,11 @@
 
 import { readFileSync } from 'node:fs';
 import { fsReason, STATE_DIR_FIX } from '../errors.js';
+import { keyedRecords, OrderedRecords } from './ordered-records.js';
 import { RACY_MS } from './parse-cache.js';
 import { writeAtomic } from './write-atomic.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** What lstat says about a directory, as the cache keys it. */
 export interface DirKey {
@@ -25,17 +26,18 @@ export interface DirKey {
   readonly mode: number;
 }
 
-/** [mtimeMs, ino, mode, names joined by '/'] */
-type DirRecord = [number, number, number, string];
+/** [path, mtimeMs, ino, mode, names joined by '/'] */
+type DirRecord = [string, number, number, number, string];
 
 interface CacheData {
   v: number;
   root: string;
-  dirs: Record<string, DirRecord>;
+  /** In the order the walk visited them, which the next walk most likely has too. */
+  dirs: DirRecord[];
 }
 
 export class DirCache {
-  private readonly previous: Record<string, DirRecord>;
+  private readonly previous: OrderedRecords<DirRecord>;
   private readonly next = new Map<string, DirRecord>();
   private changed = false;
   private kept = 0;
@@ -45,7 +47,7 @@ export class DirCache {
     private readonly root: string,
     private readonly now: number = Date.now(),
   ) {
-    this.previous = (file && readCache(file, root)) || {};
+    this.previous = new OrderedRecords((file && readCache(file, root)) || []);
   }
 
   /**
@@ -54,24 +56,24 @@ export class DirCache {
    * is not valid UTF-8 may not: the caller needs its bytes).
    */
   names(dir: string, key: DirKey, read: () => { names: string[]; keep: boolean }): string[] {
-    const known = this.previous[dir];
-    if (Array.isArray(known) && known[0] === key.mtimeMs && known[1] === key.ino && known[2] === key.mode && typeof known[3] === 'string') {
+    const known = this.previous.get(dir);
+    if (known !== undefined && known[1] === key.mtimeMs && known[2] === key.ino && known[3] === key.mode && typeof known[4] === 'string') {
       this.next.set(dir, known);
       this.kept += 1;
-      return known[3] === '' ? [] : known[3].split('/');
+      return known[4] === '' ? [] : known[4].split('/');
     }
     const { names, keep } = read();
     this.changed = true;
-    if (keep && this.now - key.mtimeMs > RACY_MS) this.next.set(dir, [key.mtimeMs, key.ino, key.mode, names.join('/')]);
+    if (keep && this.now - key.mtimeMs > RACY_MS) this.next.set(dir, [dir, key.mtimeMs, key.ino, key.mode, names.join('/')]);
     return names;
   }
 
   /** Writes what this run visited when it differs from what was read; returns why it could not, or null. */
   save(): string | null {
     if (this.file === null) return null;
-    if (!this.changed && this.kept === Object.keys(this.previous).length) return null;
+    if (!this.changed && this.kept === this.previous.size) return null;
     try {
-      const data: CacheData = { v: FORMAT, root: this.root, dirs: Object.fromEntries(this.next) };
+      const data: CacheData = { v: FORMAT, root: this.root, dirs: [...this.next.values()] };
       writeAtomic(this.file, JSON.stringify(data));
       return null;
     } catch (error) {
@@ -80,11 +82,11 @@ export class DirCache {
   }
 }
 
-function readCache(file: string, root: string): Record<string, DirRecord> | null {
+function readCache(file: string, root: string): DirRecord[] | null {
   try {
     const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<CacheData> | null;
-    if (data?.v !== FORMAT || data.root !== root || typeof data.dirs !== 'object' || data.dirs === null || Array.isArray(data.dirs)) return null;
-    return data.dirs;
+    if (data?.v !== FORMAT || data.root !== root) return null;
+    return keyedRecords<DirRecord>(data.dirs, 5);
   } catch {
     return null; // none yet, truncated or not JSON: start over
   }

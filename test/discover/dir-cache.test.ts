@@ -71,13 +71,22 @@ test('a damaged cache, one of another checkout or another format: listed as with
   const dir = mkdtempSync(join(tmpdir(), 'dockmk-dirs-state-'));
   const file = join(dir, 'dirs.json');
   const want = paths(await listContext(root));
-  for (const text of ['{"v":1,"root":', 'null', '[]', JSON.stringify({ v: 1, root: '/elsewhere', dirs: { '': [0, 0, 0, 'ghost'] } }), JSON.stringify({ v: 99, root, dirs: {} })]) {
+  const key = statSync(root);
+  const texts = [
+    '{"v":2,"root":',
+    'null',
+    '[]',
+    JSON.stringify({ v: 2, root: '/elsewhere', dirs: [['', key.mtimeMs, key.ino, key.mode, 'ghost']] }),
+    JSON.stringify({ v: 1, root, dirs: { '': [key.mtimeMs, key.ino, key.mode, 'ghost'] } }),
+    JSON.stringify({ v: 99, root, dirs: [] }),
+    JSON.stringify({ v: 2, root, dirs: { '': ['', key.mtimeMs, key.ino, key.mode, 'ghost'] } }),
+  ];
+  for (const text of texts) {
     writeFileSync(file, text);
     assert.equal(paths(await cached(root, file)), want, text);
   }
   // A record of the wrong shape for a directory is a miss, not a crash.
-  const key = statSync(root);
-  writeFileSync(file, JSON.stringify({ v: 1, root, dirs: { '': [key.mtimeMs, key.ino, key.mode, 7] } }));
+  writeFileSync(file, JSON.stringify({ v: 2, root, dirs: [['', key.mtimeMs, key.ino, key.mode, 7]] }));
   assert.equal(paths(await cached(root, file)), want, 'a record of the wrong shape');
 });
 
