@@ -1,7 +1,7 @@
 // Shared by the tests: `test` with a time limit, the environment of the processes they start,
 // fixture paths, and the checkout a fixture models to.
 
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,9 +14,34 @@ import type { PlanOptions } from '../src/plan/plan.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+const madeDirs: string[] = [];
+
+/**
+ * A new directory under the system's temporary one, removed when the test process exits: a
+ * contributor running the suite again and again would otherwise fill /tmp (8,825 of them had
+ * piled up here). One that cannot be removed (still mounted, say) is left, without an error.
+ */
+export function tempDir(prefix = 'dockmk-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (madeDirs.length === 0) process.on('exit', removeTempDirs);
+  madeDirs.push(dir);
+  return dir;
+}
+
+function removeTempDirs(): void {
+  if (process.env.DOCKMK_KEEP_TEST_DIRS === '1') return;
+  for (const dir of madeDirs.splice(0)) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // a mount inside it, or a file made unremovable: left for the machine to clear
+    }
+  }
+}
+
 /** A new directory under the system's temporary one holding `files` (path → text), made as written. */
 export function tempTree(files: Readonly<Record<string, string>>, prefix = 'dockmk-tree-'): string {
-  const root = mkdtempSync(join(tmpdir(), prefix));
+  const root = tempDir(prefix);
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
@@ -29,7 +54,7 @@ export function fixturePath(name: string): string {
 }
 
 /** dockmk's state (its parse caches) for tests that run it on fixtures, so that nothing is written into them. */
-export const STATE_DIR = mkdtempSync(join(tmpdir(), 'dockmk-test-state-'));
+export const STATE_DIR = tempDir('dockmk-test-state-');
 
 export async function loadCheckout(root: string, flags: ConfigOverrides = {}): Promise<{ config: Config; checkout: Checkout }> {
   const config = loadConfig({ ...flags, root }, { HOME: '/nonexistent', DOCKMK_STATE_DIR: STATE_DIR }, root);
@@ -166,7 +191,7 @@ let noCredentials: string | null = null;
 
 /** An empty $DOCKER_CONFIG: no credentials unless a test gives some. */
 export function emptyDockerConfig(): string {
-  noCredentials ??= mkdtempSync(join(tmpdir(), 'dockmk-test-no-credentials-'));
+  noCredentials ??= tempDir('dockmk-test-no-credentials-');
   return noCredentials;
 }
 

@@ -2,14 +2,13 @@
 // job conditions as GitHub decides them, matrix expansion, triggers and GITHUB_OUTPUT files,
 // and that the shipped workflow's every expression is one the driver can read.
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { condition, evaluate, ExpressionError, interpolate, parseExpression, type Scope } from './it/sim/expressions.js';
 import { readCommandFile } from './it/sim/runner.js';
 import { expandMatrix, loadWorkflow, triggers, type GithubEvent } from './it/sim/workflow.js';
-import { REPO_ROOT, test } from './helpers.js';
+import { REPO_ROOT, tempDir, test } from './helpers.js';
 
 const scope = (contexts: Scope['contexts'] = {}, failed = false): Scope => ({
   contexts: { github: { event_name: 'push', ref_type: 'branch', event: {} }, ...contexts },
@@ -101,7 +100,7 @@ test("every expression of the shipped workflow is one the driver can read", () =
 });
 
 test('GITHUB_OUTPUT: name=value lines and name<<DELIMITER blocks', () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'dockmk-sim-')), 'output');
+  const path = join(tempDir('dockmk-sim-'), 'output');
   writeFileSync(path, 'mode=release\nwave1={"include":[]}\nnotes<<EOF\nline one\nline=two\nEOF\nempty=\n');
   assert.equal(readCommandFile(path, 'out'), { mode: 'release', wave1: '{"include":[]}', notes: 'line one\nline=two', empty: '' });
   writeFileSync(path, 'broken line\n');

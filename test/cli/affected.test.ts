@@ -1,15 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { main } from '../../src/cli/main.js';
 import { parseNameStatus } from '../../src/discover/git.js';
-import { cleanEnv, fixturePath, REPO_ROOT, test } from '../helpers.js';
+import { cleanEnv, fixturePath, REPO_ROOT, tempDir, test } from '../helpers.js';
 
 const AFFECTED = fixturePath('affected');
 const LEGACY = fixturePath('legacy-config');
-const STATE = mkdtempSync(join(tmpdir(), 'dockmk-affected-state-'));
+const STATE = tempDir('dockmk-affected-state-');
 
 interface Result {
   code: number;
@@ -41,7 +40,7 @@ function git(cwd: string, ...args: string[]): string {
 
 /** The affected fixture as a git repository with one commit. */
 function repository(): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-affected-git-'));
+  const root = tempDir('dockmk-affected-git-');
   cpSync(AFFECTED, root, { recursive: true });
   git(root, 'init', '-q', '-b', 'main');
   git(root, 'add', '-A');
@@ -151,7 +150,7 @@ test('bad input: no change named, bad ranges and references, bad shards: one lin
     assert.is(stderr.trim().split('\n').length, 1, stderr);
     assert.is(stdout, '');
   }
-  const copy = mkdtempSync(join(tmpdir(), 'dockmk-nogit-'));
+  const copy = tempDir('dockmk-nogit-');
   cpSync(AFFECTED, copy, { recursive: true });
   const outside = await dockmk(copy, ['affected', '--since', 'main']);
   assert.is(outside.code, 2);
@@ -194,7 +193,7 @@ test('the commit that added the example services affects all five (a history mad
   // This repository's own history may be one commit deep (a --depth 1 clone) or absent (a
   // tarball): the history the test needs is made in a repository of its own, from the
   // examples as they are now.
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-affected-examples-'));
+  const root = tempDir('dockmk-affected-examples-');
   git(root, 'init', '-q', '-b', 'main');
   writeFileSync(join(root, 'README.md'), 'before the examples\n');
   git(root, 'add', '-A');

@@ -1,9 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { main } from '../../src/cli/main.js';
-import { fixturePath, test } from '../helpers.js';
+import { fixturePath, tempDir, test } from '../helpers.js';
 
 const LEGACY = fixturePath('legacy-config');
 // The commit the OCI labels name, fixed so that golden plans do not change with each commit.
@@ -15,7 +14,7 @@ const REVISION = {
   SOURCE_DATE_EPOCH: '1700000000',
 };
 // Caches go here, not into the fixture.
-const STATE = mkdtempSync(join(tmpdir(), 'dockmk-cli-state-'));
+const STATE = tempDir('dockmk-cli-state-');
 
 async function dockmk(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';

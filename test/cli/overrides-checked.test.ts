@@ -2,12 +2,11 @@
 // while it is unchanged (the checkout's parse cache keeps the answer), and checked again, and
 // refused when wrong, as soon as it changes.
 
-import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { main } from '../../src/cli/main.js';
-import { tempTree, test } from '../helpers.js';
+import { tempDir, tempTree, test } from '../helpers.js';
 
 const HOUR_AGO = (Date.now() - 3600_000) / 1000;
 
@@ -43,7 +42,7 @@ function kept(state: string): unknown {
 
 test('an overrides file made wrong after a run that found it valid is refused by the next run', async () => {
   const root = checkout();
-  const state = mkdtempSync(join(tmpdir(), 'dockmk-overrides-state-'));
+  const state = tempDir('dockmk-overrides-state-');
   assert.equal(await dryRun(root, state), { code: 0, stderr: '' });
   assert.is(kept(state), true, 'the answer kept');
   assert.equal(await dryRun(root, state), { code: 0, stderr: '' });

@@ -1,9 +1,8 @@
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { cleanEnv, fixturePath, test } from '../helpers.js';
+import { cleanEnv, fixturePath, tempDir, test } from '../helpers.js';
 
 const MAIN = join(process.cwd(), 'src/cli/main.ts');
 
@@ -17,7 +16,7 @@ function pushedRefs(root: string, ...flags: string[]): string[] {
 }
 
 test('push --dry-run --tags auto: a tagged commit of main gets sha, semver and latest; another branch no latest', () => {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-tags-'));
+  const root = tempDir('dockmk-tags-');
   cpSync(fixturePath('legacy-config'), root, { recursive: true });
   const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8' });
   git('init', '-q', '-b', 'main');

@@ -1,15 +1,14 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import * as assert from 'uvu/assert';
 import { sourceMappedStack } from '../../src/cli/stack.js';
-import { test } from '../helpers.js';
+import { tempDir, test } from '../helpers.js';
 
 /** A TypeScript file bundled as dockmk is (scripts/build.mjs): its stack, raw and mapped. */
 async function bundledStack(): Promise<{ raw: string; mapped: string; source: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-stack-'));
+  const dir = tempDir('dockmk-stack-');
   const source = join(dir, 'src', 'boom.ts');
   const lines = ['// a comment line', 'interface Shape { readonly n: number }', '', 'export function boom(shape: Shape): never {', '  throw new Error(`boom ${shape.n}`);', '}', ''];
   mkdirSync(join(dir, 'src'));

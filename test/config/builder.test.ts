@@ -1,12 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../../src/config/config.js';
-import { test } from '../helpers.js';
+import { tempDir, test } from '../helpers.js';
 
 function checkout(configText?: string): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-config-'));
+  const root = tempDir('dockmk-config-');
   if (configText !== undefined) writeFileSync(join(root, 'dockmk.yml'), configText);
   return root;
 }

@@ -1,14 +1,13 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { test } from '../helpers.js';
+import { tempDir, test } from '../helpers.js';
 import { loadConfig, parseBuildArgs } from '../../src/config/config.js';
 import { main } from '../../src/cli/main.js';
 import { ConfigError } from '../../src/errors.js';
 
 function checkout(configText?: string): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-config-'));
+  const root = tempDir('dockmk-config-');
   if (configText !== undefined) writeFileSync(join(root, 'dockmk.yml'), configText);
   return root;
 }

@@ -1,15 +1,14 @@
 // The digest cache is an optimisation: one that cannot be written is a warning, never a failure.
 
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { listContext } from '../../src/discover/context.js';
 import { digestContext } from '../../src/discover/digests.js';
-import { test } from '../helpers.js';
+import { tempDir, test } from '../helpers.js';
 
 function checkout(): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-digests-'));
+  const root = tempDir('dockmk-digests-');
   writeFileSync(join(root, 'a.txt'), 'a');
   writeFileSync(join(root, 'b.txt'), 'b');
   return root;
@@ -18,7 +17,7 @@ function checkout(): string {
 test('a cache that cannot be written: one warning naming it, and the same digests as with a cache', async () => {
   const root = checkout();
   const listing = await listContext(root);
-  const good = await digestContext(listing, join(mkdtempSync(join(tmpdir(), 'dockmk-digest-cache-')), 'digests.json'));
+  const good = await digestContext(listing, join(tempDir('dockmk-digest-cache-'), 'digests.json'));
   // Below a regular file, mkdir fails (ENOTDIR) as a full or read-only state directory does
   // (test/it/state-faults.test.ts does those on a real tmpfs).
   writeFileSync(join(root, 'state'), '');
@@ -33,7 +32,7 @@ test('a cache that cannot be written: one warning naming it, and the same digest
 
 /** Files older than the racy window, so that the cache keeps them. */
 function oldTree(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-digests-'));
+  const root = tempDir('dockmk-digests-');
   for (const [path, text] of Object.entries(files)) put(root, path, text);
   return root;
 }
@@ -51,7 +50,7 @@ test('through the cache, after files are added, removed, renamed and edited: the
   const files: Record<string, string> = {};
   for (let i = 0; i < 40; i++) files[`d${i % 4}/f${String(i).padStart(2, '0')}.txt`] = `text ${i}`;
   const root = oldTree(files);
-  const cache = join(mkdtempSync(join(tmpdir(), 'dockmk-digest-cache-')), 'digests.json');
+  const cache = join(tempDir('dockmk-digest-cache-'), 'digests.json');
   const same = async (what: string): Promise<void> => {
     const listing = await listContext(root);
     const fresh = await digestContext(listing, null);
@@ -76,7 +75,7 @@ test('a damaged cache, or one of the earlier format, is read past: the digests o
   const root = oldTree({ 'a.txt': 'a', 'b/c.txt': 'c' });
   const listing = await listContext(root);
   const fresh = [...(await digestContext(listing, null))];
-  const cache = join(mkdtempSync(join(tmpdir(), 'dockmk-digest-cache-')), 'digests.json');
+  const cache = join(tempDir('dockmk-digest-cache-'), 'digests.json');
   await digestContext(listing, cache);
   const good = readFileSync(cache, 'utf8');
   const lie = 'x:0000000000000000000000000000000000000000000000000000000000000000';

@@ -1,13 +1,12 @@
 // The directory cache behind the context walk: a listing through it is the listing without it,
 // whatever changed in between, and a cache it cannot use is started over without an error.
 
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { listContext, type ContextListing } from '../../src/discover/context.js';
 import { DirCache } from '../../src/discover/dir-cache.js';
-import { tempTree, test } from '../helpers.js';
+import { tempDir, tempTree, test } from '../helpers.js';
 
 const tree = (files: Record<string, string>): string => tempTree(files, 'dockmk-dirs-');
 
@@ -26,7 +25,7 @@ async function cached(root: string, file: string): Promise<ContextListing> {
 
 test('through the cache, every change since the last run shows: added, removed, renamed, a directory made or swapped for a file', async () => {
   const root = tree({ 'a/b/one.txt': '1', 'a/two.txt': '2', 'c/three.txt': '3', 'keep.txt': 'k' });
-  const file = join(mkdtempSync(join(tmpdir(), 'dockmk-dirs-state-')), 'dirs.json');
+  const file = join(tempDir('dockmk-dirs-state-'), 'dirs.json');
   const changes: [string, () => void][] = [
     ['nothing', () => undefined],
     ['a file added deep down', () => writeFileSync(join(root, 'a/b/new.txt'), 'n')],
@@ -45,7 +44,7 @@ test('through the cache, every change since the last run shows: added, removed, 
 
 test('the cache answers for a directory whose mtime, inode and mode are the recorded ones', async () => {
   const root = tree({ 'dir/one.txt': '1' });
-  const file = join(mkdtempSync(join(tmpdir(), 'dockmk-dirs-state-')), 'dirs.json');
+  const file = join(tempDir('dockmk-dirs-state-'), 'dirs.json');
   utimesSync(join(root, 'dir'), SOME_TIME, SOME_TIME);
   await cached(root, file);
   // A change hidden from it on purpose: the directory's mtime put back as it was.
@@ -57,7 +56,7 @@ test('the cache answers for a directory whose mtime, inode and mode are the reco
 
 test('a chmod of a directory is a miss: one made unreadable is listed again, and fails as it does uncached', async () => {
   const root = tree({ 'dir/one.txt': '1' });
-  const file = join(mkdtempSync(join(tmpdir(), 'dockmk-dirs-state-')), 'dirs.json');
+  const file = join(tempDir('dockmk-dirs-state-'), 'dirs.json');
   utimesSync(join(root, 'dir'), SOME_TIME, SOME_TIME);
   await cached(root, file);
   writeFileSync(join(root, 'dir/two.txt'), '2');
@@ -68,7 +67,7 @@ test('a chmod of a directory is a miss: one made unreadable is listed again, and
 
 test('a damaged cache, one of another checkout or another format: listed as without one, no error', async () => {
   const root = tree({ 'x/y.txt': 'y' });
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-dirs-state-'));
+  const dir = tempDir('dockmk-dirs-state-');
   const file = join(dir, 'dirs.json');
   const want = paths(await listContext(root));
   const key = statSync(root);
@@ -92,7 +91,7 @@ test('a damaged cache, one of another checkout or another format: listed as with
 
 test('a cache that cannot be written says why, and the listing is still whole', async () => {
   const root = tree({ 'x/y.txt': 'y' });
-  const blocker = join(mkdtempSync(join(tmpdir(), 'dockmk-dirs-state-')), 'not-a-dir');
+  const blocker = join(tempDir('dockmk-dirs-state-'), 'not-a-dir');
   writeFileSync(blocker, '');
   const cache = new DirCache(join(blocker, 'dirs.json'), root, Date.now() + 60_000);
   const listing = await listContext(root, [], cache);

@@ -8,7 +8,7 @@ import { parseConfigFile } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { bakeLayout } from '../../src/discover/bake.js';
 import { servicesToJson } from '../../src/report/json.js';
-import { fixturePath, loadCheckout, test } from '../helpers.js';
+import { fixturePath, loadCheckout, tempDir, test } from '../helpers.js';
 
 const LAYOUT = fixturePath('images-layout');
 
@@ -82,12 +82,11 @@ test('bad bake input: one ConfigError naming file:line', async () => {
   assert.throws(() => bakeLayout({ path: 'images/docker-bake.json', text: json, json: JSON.parse(json) }), (e: Error) => e instanceof ConfigError && e.message.startsWith('images/docker-bake.json:3: target "a": context "../.." lies outside the checkout'));
   const { discoverLayout } = await import('../../src/discover/layout.js');
   const { loadConfig } = await import('../../src/config/config.js');
-  const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
   const { diskFiles } = await import('../../src/discover/files.js');
   const { ParseCache } = await import('../../src/discover/parse-cache.js');
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-bake-'));
+  const root = tempDir('dockmk-bake-');
   mkdirSync(join(root, 'images'));
   writeFileSync(join(root, 'images/docker-bake.hcl'), 'target "a" {\n  context =\n}\n');
   const config = loadConfig({ root, bake: 'images/docker-bake.hcl' }, {}, root);

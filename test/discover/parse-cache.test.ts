@@ -1,8 +1,7 @@
 // The parse cache gives what a fresh read and parse gives, whatever happened to the checkout
 // between two runs, and parses again only what changed.
 
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { ansibleFiles, cachedFiles, readRoleGraph } from '../../src/cli/read.js';
@@ -20,17 +19,17 @@ import { parseLegacyConfig } from '../../src/model/legacy-config.js';
 import type { ParseMemo } from '../../src/model/memo.js';
 import { mayIncludeRoles, type FileReferences } from '../../src/model/role-refs.js';
 import { buildRoleGraph, type RoleGraph } from '../../src/model/roles.js';
-import { fixturePath, test } from '../helpers.js';
+import { fixturePath, tempDir, test } from '../helpers.js';
 
 const HOUR = 3600_000;
 const NOW = Date.now();
 
 /** A copy of the legacy-shaped fixture whose files all changed an hour ago (none is racy). */
 function checkout(): { root: string; state: string } {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-parse-cache-'));
+  const root = tempDir('dockmk-parse-cache-');
   cpSync(fixturePath('legacy-config'), root, { recursive: true, verbatimSymlinks: true });
   age(root, NOW - HOUR);
-  return { root, state: mkdtempSync(join(tmpdir(), 'dockmk-parse-cache-state-')) };
+  return { root, state: tempDir('dockmk-parse-cache-state-') };
 }
 
 function age(dir: string, when: number): void {

@@ -1,9 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
-import { test } from '../helpers.js';
+import { tempDir, test } from '../helpers.js';
 import { parseDecorations, readRevision, revisionFromEnv, sourceUrl } from '../../src/discover/revision.js';
 import { computeTags } from '../../src/plan/tags.js';
 
@@ -21,7 +20,7 @@ test('sourceUrl drops credentials and .git', () => {
 });
 
 test('a real tagged commit on main', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-rev-'));
+  const dir = tempDir('dockmk-rev-');
   const git = (...args: string[]): string => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
   git('init', '-q', '-b', 'main');
   writeFileSync(join(dir, 'f'), 'x');

@@ -1,18 +1,17 @@
 // Reading history.jsonl: bad lines are warnings with file:line, every good line is kept.
 
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { readHistory } from '../../src/discover/runs.js';
 import { readBuildDurations } from '../../src/discover/history.js';
-import { test } from '../helpers.js';
+import { tempDir, test } from '../helpers.js';
 
 const record = (service: string, durationMs = 60_000): string =>
   JSON.stringify({ v: 1, run: 'r1', command: 'test', service, flavor: 'plain', tag: `${service}:test`, status: 'built', startedAt: '2026-01-01T00:00:00.000Z', durationMs, engine: 'unix:///x' });
 
 function stateWith(lines: readonly string[]): string {
-  const stateDir = join(mkdtempSync(join(tmpdir(), 'dockmk-runs-')), '.dockmk');
+  const stateDir = join(tempDir('dockmk-runs-'), '.dockmk');
   mkdirSync(stateDir);
   writeFileSync(join(stateDir, 'history.jsonl'), lines.join('\n'));
   return stateDir;
@@ -42,7 +41,7 @@ test('records of another version are skipped without a word; no file is no histo
 });
 
 test('a history that cannot be read (a directory) is one warning, and no history', () => {
-  const stateDir = join(mkdtempSync(join(tmpdir(), 'dockmk-runs-')), '.dockmk');
+  const stateDir = join(tempDir('dockmk-runs-'), '.dockmk');
   mkdirSync(join(stateDir, 'history.jsonl'), { recursive: true });
   const warnings: string[] = [];
   assert.equal(readHistory(stateDir, (message) => warnings.push(message)), []);

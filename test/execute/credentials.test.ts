@@ -1,13 +1,12 @@
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { test } from '../helpers.js';
+import { tempDir, test } from '../helpers.js';
 import { ConfigError, EngineError } from '../../src/errors.js';
 import { loadCredentials, redact } from '../../src/execute/credentials.js';
 
 function configDir(config: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-docker-config-'));
+  const dir = tempDir('dockmk-docker-config-');
   writeFileSync(join(dir, 'config.json'), typeof config === 'string' ? config : JSON.stringify(config));
   return dir;
 }
@@ -40,7 +39,7 @@ test('redact hides every secret', () => {
 });
 
 test('credHelpers / credsStore through docker-credential-<name> get (a script on PATH)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-helper-'));
+  const dir = tempDir('dockmk-helper-');
   const bin = join(dir, 'bin');
   writeFileSync(join(dir, 'in'), '');
   require_mkdir(bin);
@@ -64,7 +63,7 @@ test('credHelpers / credsStore through docker-credential-<name> get (a script on
 });
 
 test('DOCKER_USERNAME / DOCKER_PASSWORD for the configured registry', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-envcreds-'));
+  const dir = tempDir('dockmk-envcreds-');
   const creds = loadCredentials(dir, { DOCKER_USERNAME: 'bot', DOCKER_PASSWORD: 'envpass' }, '127.0.0.1:5055');
   assert.equal(creds.forRegistry('127.0.0.1:5055'), { serveraddress: '127.0.0.1:5055', username: 'bot', password: 'envpass' });
   assert.is(creds.forRegistry('docker.io'), null);
@@ -84,7 +83,7 @@ function writeConfig(parent: string, config: object): string {
 
 /** A credential helper script on a PATH of its own; `run` is its body after `read server`. */
 function withHelper(name: string, body: string, check: () => void): void {
-  const bin = mkdtempSync(join(tmpdir(), 'dockmk-helper-bin-'));
+  const bin = tempDir('dockmk-helper-bin-');
   const script = join(bin, `docker-credential-${name}`);
   writeFileSync(script, `#!/bin/sh\nread server\n${body}\n`);
   chmodSync(script, 0o755);

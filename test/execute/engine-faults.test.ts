@@ -4,20 +4,18 @@
 // HTTP. The real cases (a registry's port, a socket of another user, a killed engine) are in
 // test/it/engine-faults.test.ts.
 
-import { mkdtempSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { EngineError } from '../../src/errors.js';
 import { connectEngine } from '../../src/execute/docker.js';
 import { compareVersions, MIN_API_VERSION } from '../../src/execute/engine-faults.js';
 import { imageRef } from '../../src/model/image-ref.js';
-import { test } from '../helpers.js';
+import { tempDir, test } from '../helpers.js';
 
 async function listen(server: Server): Promise<{ address: string; close: () => Promise<void> }> {
-  const socket = join(mkdtempSync(join(tmpdir(), 'dockmk-engine-faults-')), 'engine.sock');
+  const socket = join(tempDir('dockmk-engine-faults-'), 'engine.sock');
   const open = new Set<Socket>();
   server.on('connection', (connection: Socket) => open.add(connection).size);
   await new Promise<void>((resolve) => server.listen(socket, resolve));

@@ -1,13 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { InterruptedError } from '../../src/errors.js';
 import { LOCK_FILE, lockCheckout } from '../../src/execute/lock.js';
-import { test } from '../helpers.js';
+import { tempDir, test } from '../helpers.js';
 
-const dir = () => mkdtempSync(join(tmpdir(), 'dockmk-lock-'));
+const dir = () => tempDir('dockmk-lock-');
 
 test('a second run waits for the first, says once who it waits for, and goes on when it is done', async () => {
   const state = dir();

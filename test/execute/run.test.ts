@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import type { ContextListing } from '../../src/discover/context.js';
@@ -9,7 +8,7 @@ import type { RunEvent } from '../../src/execute/events.js';
 import { runPlan, type RunContext } from '../../src/execute/run.js';
 import { planBuild } from '../../src/plan/plan.js';
 import { createPlainReporter } from '../../src/report/plain.js';
-import { fixturePath, loadCheckout, memoryCheckout, PLAN_OPTIONS, planOptionsFor, test } from '../helpers.js';
+import { fixturePath, loadCheckout, memoryCheckout, PLAN_OPTIONS, planOptionsFor, tempDir, test } from '../helpers.js';
 import { RecordingEngine } from './fake-engine.js';
 import { FakeRegistry } from './fake-registry.js';
 
@@ -17,7 +16,7 @@ const LEGACY = fixturePath('legacy-config');
 const emptyContext = async (root: string): Promise<ContextListing> => ({ root, entries: [], dockerignore: null, bytes: 0 });
 
 function credentialsWith(registry: string, user: string, password: string): Credentials {
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-creds-'));
+  const dir = tempDir('dockmk-creds-');
   const auth = Buffer.from(`${user}:${password}`).toString('base64');
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [registry]: { auth } } }));
   return loadCredentials(dir);

@@ -4,11 +4,10 @@
 // `push` to the test registry, parents first. Names start with `bkl-` and the registry
 // namespace is this file's own, since the engine and the registry are shared.
 
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { commitAll, dockerConfig, dockmk, events, ok, registryGet, runCommand, summaryOf, test, testRegistry, type CliResult } from './helpers.js';
+import { type CliResult, commitAll, dockerConfig, dockmk, events, ok, registryGet, runCommand, summaryOf, tempDir, test, testRegistry } from './helpers.js';
 
 const NAMESPACE = `bkl-it-${process.pid}`;
 
@@ -62,14 +61,14 @@ target "bkl-mounter" {
 };
 
 function checkout(): { root: string; env: Record<string, string> } {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-it-bake-'));
+  const root = tempDir('dockmk-it-bake-');
   for (const [path, text] of Object.entries(FILES)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
   }
   writeFileSync(join(root, '.gitignore'), '.dockmk/\n');
   commitAll(root, 'the bake layout');
-  return { root, env: { DOCKMK_STATE_DIR: mkdtempSync(join(tmpdir(), 'dockmk-it-state-')) } };
+  return { root, env: { DOCKMK_STATE_DIR: tempDir('dockmk-it-state-') } };
 }
 
 /** Every build that ended before a build of a service built on it started. */

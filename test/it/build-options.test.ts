@@ -4,18 +4,17 @@
 // says which value the build saw and whether its RUN ran again or came from the cache.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parseStepHeader } from '../../src/model/build-steps.js';
-import { docker, dockmk, events, ok, runCommand, summaryOf, test, type CliResult } from './helpers.js';
+import { type CliResult, docker, dockmk, events, ok, runCommand, summaryOf, tempDir, test } from './helpers.js';
 
 const SERVICE = `bopt-${randomBytes(3).toString('hex')}`;
 const TAG = `${SERVICE}:test`;
 
 function checkout(): { root: string; env: Record<string, string> } {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-it-build-options-'));
+  const root = tempDir('dockmk-it-build-options-');
   mkdirSync(join(root, 'docker/build', SERVICE), { recursive: true });
   writeFileSync(
     join(root, 'docker/build', SERVICE, 'Dockerfile'),

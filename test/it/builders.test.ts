@@ -8,13 +8,12 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as assert from 'uvu/assert';
 import { parseStepHeader } from '../../src/model/build-steps.js';
-import { REPO_ROOT } from '../helpers.js';
+import { REPO_ROOT, tempDir } from '../helpers.js';
 import { type CliResult, docker, dockerConfig, dockmk, events, imageId, ok, processesWith, runCommand, summaryOf, test } from './helpers.js';
 import { startRegistry } from './registry.js';
 import { loadBaseImage, startSecondEngine } from './second-engine.js';
@@ -29,7 +28,7 @@ const MARKER = `bk-slow-marker-${ID}`;
 const NS = `bkns${ID}`;
 const BUILDERS = ['classic', 'buildkit'] as const;
 
-const tmp = mkdtempSync(join(tmpdir(), 'dockmk-it-builders-'));
+const tmp = tempDir('dockmk-it-builders-');
 const root = join(tmp, 'checkout');
 const stateDir = join(tmp, 'state');
 const env = { DOCKMK_STATE_DIR: stateDir };

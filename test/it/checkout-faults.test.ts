@@ -14,12 +14,11 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, chmodSync, chownSync, mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parseStepHeader } from '../../src/model/build-steps.js';
-import { REPO_ROOT } from '../helpers.js';
+import { REPO_ROOT, tempDir } from '../helpers.js';
 import { cleanEnv, docker, dockmk, imageId, ok, runCommand, summaryOf, test, type CliResult } from './helpers.js';
 
 const ID = randomBytes(3).toString('hex');
@@ -28,7 +27,7 @@ const made: string[] = [];
 const dirs: string[] = [];
 
 function checkout(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-it-checkout-faults-'));
+  const root = tempDir('dockmk-it-checkout-faults-');
   dirs.push(root);
   chmodSync(root, 0o755);
   for (const [path, text] of Object.entries(files)) {
@@ -74,7 +73,7 @@ test('an unreadable file: refused before any build, named, exit 2; left out by .
   const root = checkout({ [`docker/build/${svc}/Dockerfile`]: 'FROM debian:bookworm\nADD . /checkout\nRUN ls /checkout\n', 'private.key': 'not for the image\n', 'README': 'r\n' });
   chmodSync(join(root, 'private.key'), 0o600);
   spawnSync('chmod', ['-R', 'go+rX', join(root, 'docker'), join(root, 'README')]);
-  const home = mkdtempSync(join(tmpdir(), 'dockmk-it-nobody-'));
+  const home = tempDir('dockmk-it-nobody-');
   dirs.push(home);
   chownSync(home, 65534, 65534);
   const refused = await asNobody(['test', svc, '--root', root, '--json'], home);
@@ -91,7 +90,7 @@ test('an unreadable file: refused before any build, named, exit 2; left out by .
 
 test('symlink loops and a link out of the context: sent as links, not followed, as Docker does', async () => {
   const svc = name('links');
-  const outside = mkdtempSync(join(tmpdir(), 'dockmk-it-outside-'));
+  const outside = tempDir('dockmk-it-outside-');
   dirs.push(outside);
   writeFileSync(join(outside, 'host-only.txt'), `host ${ID}\n`);
   const root = checkout({ [`docker/build/${svc}/Dockerfile`]: 'FROM debian:bookworm\nADD . /checkout\n', 'playbooks/roles/r/tasks/main.yml': '- debug: msg=hi\n' });

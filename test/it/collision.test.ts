@@ -1,16 +1,15 @@
 // Two checkouts on one engine build under the same tags: status says which images this checkout
 // did not build, and a build of one never counts as up to date in the other.
 
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { docker, dockmk, ok, summaryOf, test } from './helpers.js';
+import { docker, dockmk, ok, summaryOf, tempDir, test } from './helpers.js';
 
 const NAME = `collide-${process.pid}`;
 
 function checkout(which: string): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-it-collide-'));
+  const root = tempDir('dockmk-it-collide-');
   mkdirSync(join(root, 'docker/build', NAME), { recursive: true });
   writeFileSync(join(root, 'docker/build', NAME, 'Dockerfile'), `FROM debian:bookworm\nRUN echo built by the ${which} checkout > /built\n`);
   return root;

@@ -4,16 +4,15 @@
 // in no output.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { dockmk, events, imageId, test, type CliResult } from './helpers.js';
+import { type CliResult, dockmk, events, imageId, tempDir, test } from './helpers.js';
 import { startRegistry, type OwnRegistry } from './registry.js';
 
 const ID = randomBytes(3).toString('hex');
 const SERVICE = `credf-${ID}`;
-const tmp = mkdtempSync(join(tmpdir(), 'dockmk-it-credentials-'));
+const tmp = tempDir('dockmk-it-credentials-');
 let registry: OwnRegistry | null = null;
 
 async function ownRegistry(): Promise<OwnRegistry> {

@@ -4,11 +4,10 @@
 // step runs. Each is one line, exit 1, and nothing half done. (Services that do not speak HTTP
 // at all are met in test/execute/engine-faults.test.ts.)
 
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { REPO_ROOT } from '../helpers.js';
+import { REPO_ROOT, tempDir } from '../helpers.js';
 import { docker, dockmk, processesWith, test, testRegistry } from './helpers.js';
 import { startEngineProxy } from './engine-proxy.js';
 import { loadBaseImage, startSecondEngine } from './second-engine.js';
@@ -17,7 +16,7 @@ const NOBODY = 65534;
 
 /** A directory `nobody` may write: its state and HOME. */
 function nobodysDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-it-nobody-'));
+  const dir = tempDir('dockmk-it-nobody-');
   chownSync(dir, NOBODY, NOBODY);
   return dir;
 }
@@ -38,7 +37,7 @@ test('the engine socket of another group, as a user outside it: one line naming 
 
 test("a registry's address given as the engine's: it answers, but not as an engine; nothing built", async () => {
   const registry = testRegistry();
-  const state = mkdtempSync(join(tmpdir(), 'dockmk-it-notengine-'));
+  const state = tempDir('dockmk-it-notengine-');
   try {
     const run = await dockmk(['test', 'hello-app', '--root', REPO_ROOT], { env: { DOCKER_HOST: `tcp://${registry.address}`, DOCKMK_STATE_DIR: state } });
     assert.is(run.code, 1, run.stderr);
@@ -64,7 +63,7 @@ test('the real engine made to answer as Docker 1.12 (API 1.24): named by its ver
       rewrite: (headers, body) => ({ headers, body: JSON.stringify({ ...JSON.parse(body), Version: '1.12.6', ApiVersion: '1.24', MinAPIVersion: '1.12' }) }),
     },
   ]);
-  const state = mkdtempSync(join(tmpdir(), 'dockmk-it-oldengine-'));
+  const state = tempDir('dockmk-it-oldengine-');
   try {
     const run = await dockmk(['test', 'hello-app', '--root', REPO_ROOT], { env: { DOCKER_HOST: proxy.address, DOCKMK_STATE_DIR: state } });
     assert.is(run.code, 1, run.stderr);
@@ -82,7 +81,7 @@ test('the real engine answering garbage to an image inspect: one line naming the
   const proxy = await startEngineProxy([
     { match: (method, path) => method === 'GET' && /^\/images\/.+\/json$/.test(path), answer: { status: 200, contentType: 'application/json', body: '{"Id":"sha256:0123\u0000\u0001 garbled' } },
   ]);
-  const state = mkdtempSync(join(tmpdir(), 'dockmk-it-garbage-'));
+  const state = tempDir('dockmk-it-garbage-');
   try {
     const run = await dockmk(['test', 'hello-app', '--root', REPO_ROOT, '--builder', 'classic'], { env: { DOCKER_HOST: proxy.address, DOCKMK_STATE_DIR: state } });
     assert.is(run.code, 1, run.stderr);
@@ -98,7 +97,7 @@ test('the real engine answering garbage to an image inspect: one line naming the
 
 test('dockerd killed with -9 while a RUN step runs: the break named with what to do; the history records the failure', async () => {
   const engine = await startSecondEngine('kl', 217);
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-it-killed-'));
+  const root = tempDir('dockmk-it-killed-');
   const state = join(root, '.state');
   try {
     await loadBaseImage(engine);

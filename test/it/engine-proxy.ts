@@ -5,11 +5,10 @@
 // place. No upgrade (hijacked) connections: a BuildKit session does not pass; faults that need a
 // build use the classic builder.
 
-import { mkdtempSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tempDir } from '../helpers.js';
 
 export interface EngineFault {
   readonly match: (method: string, path: string) => boolean;
@@ -28,7 +27,7 @@ export interface EngineProxy {
 }
 
 export async function startEngineProxy(faults: readonly EngineFault[], engineSocket = '/var/run/docker.sock'): Promise<EngineProxy> {
-  const socket = join(mkdtempSync(join(tmpdir(), 'dockmk-it-engine-proxy-')), 'engine.sock');
+  const socket = join(tempDir('dockmk-it-engine-proxy-'), 'engine.sock');
   const requests: string[] = [];
   const open = new Set<Socket>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {

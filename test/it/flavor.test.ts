@@ -3,11 +3,8 @@
 // without a byte of the checkout changing.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { copyOfCheckout, dockmk, eventually, httpGet, imageId, ok, runImage, summaryOf, test } from './helpers.js';
+import { copyOfCheckout, dockmk, eventually, httpGet, imageId, ok, runImage, summaryOf, tempDir, test } from './helpers.js';
 
 /** A copy of the examples under git, so "the checkout is unchanged" is what git says. */
 function gitCheckout(): { root: string; env: Record<string, string>; status: () => string } {
@@ -16,7 +13,7 @@ function gitCheckout(): { root: string; env: Record<string, string>; status: () 
   git('init', '-q');
   git('add', '-A');
   git('-c', 'user.name=dockmk test', '-c', 'user.email=test@dockmk.invalid', 'commit', '-qm', 'examples');
-  const env = { DOCKMK_STATE_DIR: mkdtempSync(join(tmpdir(), 'dockmk-it-state-')) };
+  const env = { DOCKMK_STATE_DIR: tempDir('dockmk-it-state-') };
   return { root, env, status: () => git('status', '--porcelain', '--untracked-files=all') };
 }
 

@@ -3,14 +3,15 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import * as assert from 'uvu/assert';
-import { cleanEnv, REPO_ROOT, timedTest } from '../helpers.js';
+import { cleanEnv, REPO_ROOT, tempDir, timedTest } from '../helpers.js';
+
+export { tempDir } from '../helpers.js';
 
 export { cleanEnv } from '../helpers.js';
 
@@ -33,7 +34,7 @@ export function testRegistry(): Registry {
 
 /** A $DOCKER_CONFIG directory holding one `auths` entry. */
 export function dockerConfig(registry: string, username: string, password: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-it-config-'));
+  const dir = tempDir('dockmk-it-config-');
   const auth = Buffer.from(`${username}:${password}`).toString('base64');
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [registry]: { auth } } }));
   return dir;
@@ -95,7 +96,7 @@ export function commitAll(root: string, message: string, tag?: string): string {
 
 /** A copy of this repository's services and plays, to change without touching the checkout. */
 export function copyOfCheckout(): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-it-checkout-'));
+  const root = tempDir('dockmk-it-checkout-');
   for (const path of ['docker', 'playbooks', '.dockerignore']) cpSync(join(REPO_ROOT, path), join(root, path), { recursive: true, verbatimSymlinks: true });
   return root;
 }

@@ -11,13 +11,12 @@
 // Without a Podman service the test says so loudly; under CI=true that is a failure.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
 import * as assert from 'uvu/assert';
 import { parseStepHeader } from '../../src/model/build-steps.js';
-import { REPO_ROOT } from '../helpers.js';
+import { REPO_ROOT, tempDir } from '../helpers.js';
 import { type CliResult, docker, dockerConfig, dockmk, events, ok, summaryOf, test } from './helpers.js';
 import { startRegistry, type OwnRegistry } from './registry.js';
 
@@ -33,7 +32,7 @@ const APP = `pm-app-${ID}`;
 const FAIL = `pm-fail-${ID}`;
 const MOUNT = `pm-mount-${ID}`;
 
-const tmp = mkdtempSync(join(tmpdir(), 'dockmk-it-podman-'));
+const tmp = tempDir('dockmk-it-podman-');
 const root = join(tmp, 'checkout');
 const env = { DOCKMK_STATE_DIR: join(tmp, 'state') };
 

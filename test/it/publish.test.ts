@@ -12,11 +12,10 @@
 // the test that stops the registry mid-run has one of its own. One failure fails one test.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { REPO_ROOT } from '../helpers.js';
+import { REPO_ROOT, tempDir } from '../helpers.js';
 import { cleanEnv, commitAll, docker, dockmk as runDockmk, git, test } from './helpers.js';
 import { MANIFEST_V2, startRegistry, type OwnRegistry } from './registry.js';
 
@@ -85,7 +84,7 @@ function publishTest(name: string, body: (f: Fixture) => Promise<void>, options:
 async function makeFixture(registry: OwnRegistry, own: boolean): Promise<Fixture> {
   const id = randomBytes(3).toString('hex');
   const names = { id, ns: `pubns${id}`, base: `pubbase-${id}`, app: `pubapp-${id}` };
-  const tmp = mkdtempSync(join(tmpdir(), 'dockmk-it-publish-'));
+  const tmp = tempDir('dockmk-it-publish-');
   try {
     const root = join(tmp, 'checkout');
     writeCheckout(root, names);

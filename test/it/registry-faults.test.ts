@@ -4,11 +4,10 @@
 // speaks only HTTPS with a self-signed certificate. Each: the exit code, one line, what moved.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { docker, dockerConfig, dockmk, events, freePort, type CliResult, summaryOf, test } from './helpers.js';
+import { type CliResult, docker, dockerConfig, dockmk, events, freePort, summaryOf, tempDir, test } from './helpers.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { startRegistry, type OwnRegistry } from './registry.js';
 
@@ -19,7 +18,7 @@ let count = 0;
 function fixture(bytes = 0) {
   count += 1;
   const service = `regfault-${ID}-${count}`;
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-it-regfault-'));
+  const root = tempDir('dockmk-it-regfault-');
   mkdirSync(join(root, 'docker/build', service), { recursive: true });
   const payload = bytes > 0 ? `RUN head -c ${bytes} /dev/urandom > /payload\n` : `RUN echo ${service} > /built\n`;
   writeFileSync(join(root, 'docker/build', service, 'Dockerfile'), `FROM debian:bookworm\n${payload}`);
@@ -118,7 +117,7 @@ test('tokens that expire after a few requests: dockmk and the engine get new one
 
 test("a registry whose disk is full: the push fails in one line with the registry's words; no published ref moved", async () => {
   const f = fixture(8 << 20);
-  const disk = mkdtempSync(join(tmpdir(), 'dockmk-it-fullreg-'));
+  const disk = tempDir('dockmk-it-fullreg-');
   assert.is(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk]).status, 0, 'mount a 2 MiB tmpfs (root)');
   const full = await startRegistry({ dataDir: join(disk, 'data') }).catch(async (error: Error) => {
     spawnSync('umount', [disk]);
@@ -168,7 +167,7 @@ test('a registry that speaks only HTTPS with a self-signed certificate: a hint a
   assert.is(added.status, 0, `ip link add ${link} type bridge: ${added.stderr}`);
   ipRun('addr', 'add', `${ip}/32`, 'dev', link);
   ipRun('link', 'set', link, 'up');
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-it-tls-'));
+  const dir = tempDir('dockmk-it-tls-');
   const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${ip}`, '-addext', `subjectAltName=IP:${ip}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
   assert.is(made.status, 0, made.stderr);
   const port = await freePort();

@@ -5,12 +5,11 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './helpers.js';
+import { freePort, tempDir } from './helpers.js';
 
 export const MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
 
@@ -81,7 +80,7 @@ export interface RegistryOptions {
 export async function startRegistry(options: RegistryOptions = {}): Promise<OwnRegistry> {
   const which = spawnSync('sh', ['-c', 'command -v docker-registry && command -v htpasswd'], { encoding: 'utf8' });
   if (which.status !== 0) throw new Error('docker-registry and htpasswd must be installed (npm run setup installs docker-registry and apache2-utils)');
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-it-registry-'));
+  const dir = tempDir('dockmk-it-registry-');
   const port = await freePort();
   const host = options.host ?? '127.0.0.1';
   const address = `${host}:${port}`;

@@ -15,12 +15,11 @@
 //   d. the weekly schedule after the base image changed under its tag rebuilds every service, and
 //      a release of that commit afterwards publishes the rebuilt images
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { test } from './helpers.js';
+import { tempDir, test } from './helpers.js';
 import { startRegistry, type OwnRegistry } from './registry.js';
 import { createRepo, dockerfile, roleTasks, SERVICE_NAMES, writeServices, type SimRepo } from './sim/checkout.js';
 import { EnginePool } from './sim/engines.js';
@@ -50,7 +49,7 @@ import {
 import { logMark, trafficSince } from './sim/traffic.js';
 import type { RunRecord } from './sim/workflow.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'dockmk-it-release-'));
+const dir = tempDir('dockmk-it-release-');
 let registry: OwnRegistry | null = null;
 let engines: EnginePool | null = null;
 let ctx: RunContext | null = null;

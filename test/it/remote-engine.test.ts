@@ -1,11 +1,10 @@
 // A remote engine: a second dockerd of its own (test/it/second-engine.ts), listening only on a
 // loopback TCP port. dockmk reaches it by --engine and by DOCKER_HOST.
 
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { docker, dockmk, ok, summaryOf, test } from './helpers.js';
+import { docker, dockmk, ok, summaryOf, tempDir, test } from './helpers.js';
 import { loadBaseImage, startSecondEngine } from './second-engine.js';
 
 test('--engine tcp://… and DOCKER_HOST build on and read from a second engine, not the first', async () => {
@@ -13,7 +12,7 @@ test('--engine tcp://… and DOCKER_HOST build on and read from a second engine,
   try {
     await loadBaseImage(engine);
 
-    const root = mkdtempSync(join(tmpdir(), 'dockmk-it-remote-'));
+    const root = tempDir('dockmk-it-remote-');
     const name = `remote-only-${process.pid}`;
     mkdirSync(join(root, 'docker/build', name), { recursive: true });
     writeFileSync(join(root, 'docker/build', name, 'Dockerfile'), 'FROM debian:bookworm\nRUN echo "built on the second engine" > /built-remotely\n');

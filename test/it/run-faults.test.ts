@@ -3,12 +3,11 @@
 // while the run goes on. Each: the exit code, the tags as before, nothing left running, history.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as assert from 'uvu/assert';
-import { REPO_ROOT } from '../helpers.js';
+import { REPO_ROOT, tempDir } from '../helpers.js';
 import { cleanEnv, docker, dockerConfig, dockmk, eventually, imageId, ok, processesWith, summaryOf, test } from './helpers.js';
 import { startRegistry, type OwnRegistry } from './registry.js';
 
@@ -16,7 +15,7 @@ const ID = `${process.pid}`;
 
 /** A checkout of trivial services: `<name>` → Dockerfile text. */
 function checkout(services: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-it-runfault-'));
+  const root = tempDir('dockmk-it-runfault-');
   for (const [name, text] of Object.entries(services)) {
     mkdirSync(join(root, 'docker/build', name), { recursive: true });
     writeFileSync(join(root, 'docker/build', name, 'Dockerfile'), text);

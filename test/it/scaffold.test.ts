@@ -1,12 +1,9 @@
 // `dockmk new` on the real engine: the scaffolded service passes lint, builds with `test` on
 // the example common base, and its role ran in the image (with the service's overrides).
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import * as assert from 'uvu/assert';
-import { copyOfCheckout, docker, dockmk, imageId, ok, summaryOf, test } from './helpers.js';
+import { copyOfCheckout, docker, dockmk, imageId, ok, summaryOf, tempDir, test } from './helpers.js';
 
 /** Runs `cmd` in a throwaway container of `image`; its output and exit code. */
 async function run(image: string, cmd: string[]): Promise<{ code: number; output: string }> {
@@ -20,7 +17,7 @@ async function run(image: string, cmd: string[]): Promise<{ code: number; output
 
 test('new → lint → test: the scaffolded image builds on bookworm-common and its role ran', async () => {
   const root = copyOfCheckout();
-  const env = { DOCKMK_STATE_DIR: mkdtempSync(join(tmpdir(), 'dockmk-it-state-')) };
+  const env = { DOCKMK_STATE_DIR: tempDir('dockmk-it-state-') };
   // A name of this run only: no other test (or engineer) builds this tag.
   const service = `demo-${process.pid}`;
   const role = service.replace(/-/g, '_');

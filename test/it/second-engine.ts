@@ -4,12 +4,11 @@
 // daemon's bridge.) An engine with nothing in it: no image, no build cache.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import * as assert from 'uvu/assert';
-import { docker, eventually, freePort } from './helpers.js';
+import { docker, eventually, freePort, tempDir } from './helpers.js';
 
 export interface SecondEngine {
   readonly address: string;
@@ -22,7 +21,7 @@ export interface SecondEngine {
 /** `name` (a few letters) keeps the bridges of two files apart; `subnet` is the third octet of its 198.18.x.1/24. */
 export async function startSecondEngine(name = 'it', subnet = 213): Promise<SecondEngine> {
   assert.is(spawnSync('sh', ['-c', 'command -v dockerd']).status, 0, 'dockerd is installed (npm run setup installs docker.io)');
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-it-engine-'));
+  const dir = tempDir('dockmk-it-engine-');
   const port = await freePort();
   // A bridge of its own, on an address of the benchmarking range (198.18.0.0/15) no one routes.
   const bridge = `dmk-${name}-${process.pid % 100000}`;

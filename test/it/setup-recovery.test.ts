@@ -5,12 +5,11 @@
 // removed, and the engine answers again. Teardown stops it.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import * as assert from 'uvu/assert';
-import { REPO_ROOT } from '../helpers.js';
+import { REPO_ROOT, tempDir } from '../helpers.js';
 import { cleanEnv, eventually, test } from './helpers.js';
 // @ts-expect-error: a plain .mjs script of the repository, shared with setup
 import { dockerdArgs, engineSettings, processInfo } from '../../scripts/dockerd.mjs';
@@ -30,7 +29,7 @@ let bridges = 0;
 
 function ownEngine(): OwnEngine {
   assert.is(spawnSync('sh', ['-c', 'command -v dockerd && command -v ip']).status, 0, 'dockerd and ip are installed (npm run setup installs docker.io and iproute2)');
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-it-setup-'));
+  const dir = tempDir('dockmk-it-setup-');
   const bridge = `dmks${process.pid % 10000}${(bridges += 1)}`;
   const ip = (...args: string[]): void => {
     const result = spawnSync('ip', args, { encoding: 'utf8' });

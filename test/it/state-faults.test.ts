@@ -6,18 +6,17 @@
 
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { docker, dockmk, imageId, ok, summaryOf, test, type CliResult } from './helpers.js';
+import { type CliResult, docker, dockmk, imageId, ok, summaryOf, tempDir, test } from './helpers.js';
 
 const SERVICE = `stf-${randomBytes(3).toString('hex')}`;
 const TAG = `${SERVICE}:test`;
 const made = new Set<string>();
 
 function checkout(): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-it-state-faults-'));
+  const root = tempDir('dockmk-it-state-faults-');
   mkdirSync(join(root, 'docker/build', SERVICE), { recursive: true });
   writeFileSync(join(root, 'docker/build', SERVICE, 'Dockerfile'), 'FROM debian:bookworm\nADD . /checkout\nRUN cat /checkout/release.txt\n');
   writeFileSync(join(root, 'release.txt'), 'release 1\n');
@@ -55,7 +54,7 @@ async function built(result: CliResult): Promise<void> {
 
 test('a full disk, then a read-only one, under the state dir: warnings naming each file, the build stands, the history intact', async () => {
   const root = checkout();
-  const mount = mkdtempSync(join(tmpdir(), 'dockmk-it-full-'));
+  const mount = tempDir('dockmk-it-full-');
   sh('mount', '-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mount);
   try {
     const stateDir = join(mount, 'state');

@@ -12,11 +12,10 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as assert from 'uvu/assert';
-import { REPO_ROOT } from '../helpers.js';
+import { REPO_ROOT, tempDir } from '../helpers.js';
 import { docker, dockmk, test } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -27,7 +26,7 @@ const WORKER = `spg-worker-${ID}`;
 const BROKEN = `spg-broken-${ID}`;
 const ci = process.env.CI === 'true' || process.env.CI === '1';
 
-const tmp = mkdtempSync(join(tmpdir(), 'dockmk-it-status-page-'));
+const tmp = tempDir('dockmk-it-status-page-');
 // Named like the repository it stands for: the page's title is the checkout's directory.
 const root = join(tmp, 'configuration');
 const env = { DOCKMK_STATE_DIR: join(tmp, 'state'), USER: 'status-page-test' };

@@ -7,11 +7,10 @@
 // service FROM debian:bookworm (builds in a second or two), names unique to this run.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { commitAll, docker, dockmk as runDockmk, git, test } from './helpers.js';
+import { commitAll, docker, dockmk as runDockmk, git, tempDir, test } from './helpers.js';
 import { startRegistry, type OwnRegistry } from './registry.js';
 
 const ID = randomBytes(3).toString('hex');
@@ -47,7 +46,7 @@ let fixture: Promise<Fixture> | null = null;
 const setup = (): Promise<Fixture> => (fixture ??= makeFixture());
 
 async function makeFixture(): Promise<Fixture> {
-  const tmp = mkdtempSync(join(tmpdir(), 'dockmk-it-write-back-'));
+  const tmp = tempDir('dockmk-it-write-back-');
   const registry = await startRegistry();
   const root = join(tmp, 'checkout');
   const files: Record<string, string> = {

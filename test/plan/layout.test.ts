@@ -1,8 +1,7 @@
 // Plans on a declared layout (the images-layout fixture): bare-name references rewritten to the
 // tags dockmk builds, each service built from its own context, inputs read from that context.
 
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { readInputs } from '../../src/cli/session.js';
@@ -11,7 +10,7 @@ import { buildCheckout } from '../../src/model/checkout.js';
 import { selectServices } from '../../src/plan/select.js';
 import { planBuild } from '../../src/plan/plan.js';
 import type { BuildStep } from '../../src/plan/types.js';
-import { fixturePath, loadCheckout, planOptionsFor, test } from '../helpers.js';
+import { fixturePath, loadCheckout, planOptionsFor, tempDir, test } from '../helpers.js';
 
 const LAYOUT = fixturePath('images-layout');
 
@@ -74,7 +73,7 @@ test('inputs: a service with its own context reads that directory only; a root-c
 });
 
 test("a context directory is hashed as the engine gets it: by its own .dockerignore, not the root's", async () => {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-layout-'));
+  const root = tempDir('dockmk-layout-');
   cpSync(LAYOUT, root, { recursive: true });
   writeFileSync(join(root, '.dockerignore'), 'images/base/motd\n');
   writeFileSync(join(root, 'images/base/.dockerignore'), 'notes.txt\n');

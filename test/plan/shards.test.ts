@@ -1,5 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../../src/config/config.js';
@@ -10,7 +9,7 @@ import { buildWaves } from '../../src/model/graph.js';
 import { parseLegacyConfig } from '../../src/model/legacy-config.js';
 import { githubMatrix } from '../../src/plan/matrix.js';
 import { balanceShards, parseShard, weighServices, type Weight } from '../../src/plan/shards.js';
-import { fixturePath, loadCheckout, test } from '../helpers.js';
+import { fixturePath, loadCheckout, tempDir, test } from '../helpers.js';
 
 const LEGACY = fixturePath('legacy-config');
 
@@ -87,20 +86,20 @@ function record(service: string, status: BuildRecord['status'], durationMs: numb
 test('history: durations of the most recent builds that built; a torn line is skipped', () => {
   const records = [record('a', 'built', 1), record('a', 'up-to-date', 5), record('a', 'failed', 7), ...[2, 3, 4, 5, 6, 7].map((ms) => record('a', 'built', ms))];
   assert.equal([...buildDurations(records, 5)], [['a', [3, 4, 5, 6, 7]]]);
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-history-'));
+  const dir = tempDir('dockmk-history-');
   assert.equal(readBuildDurations(dir).size, 0, 'no history file: no durations');
   writeFileSync(join(dir, 'history.jsonl'), `${JSON.stringify(record('b', 'built', 90_000))}\nnot json\n${JSON.stringify(record('b', 'built', 30_000)).slice(0, 40)}`);
   assert.equal([...readBuildDurations(dir)], [['b', [90_000]]]);
 });
 
 test('dockmk.yml weights: a mapping or the legacy list form; a bad value names file:line', () => {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-weights-'));
+  const root = tempDir('dockmk-weights-');
   mkdirSync(join(root, 'docker'));
   writeFileSync(join(root, 'dockmk.yml'), 'weights:\n  forum: 9\n  edxapp: 31.5\n');
   assert.equal(loadConfig({}, {}, root).weights, { forum: 9, edxapp: 31.5 });
   writeFileSync(join(root, 'dockmk.yml'), 'weights:\n  - forum: 9\n  - edxapp: 31\n');
   assert.equal(loadConfig({}, {}, root).weights, { forum: 9, edxapp: 31 });
-  assert.equal(loadConfig({}, {}, mkdtempSync(join(tmpdir(), 'dockmk-weights-'))).weights, {});
+  assert.equal(loadConfig({}, {}, tempDir('dockmk-weights-')).weights, {});
   writeFileSync(join(root, 'dockmk.yml'), 'weights:\n  forum: 9\n  edxapp: -1\n');
   assert.throws(() => loadConfig({}, {}, root), (error: unknown) => error instanceof ConfigError && /dockmk\.yml:3: the weight of "edxapp"/.test((error as Error).message));
   writeFileSync(join(root, 'dockmk.yml'), 'weights: 3\n');

@@ -1,5 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { readHistory } from '../../src/discover/runs.js';
@@ -7,12 +6,12 @@ import type { RunEvent } from '../../src/execute/events.js';
 import { planBuild } from '../../src/plan/plan.js';
 import type { BuildStep } from '../../src/plan/types.js';
 import { createHistoryRecorder } from '../../src/report/history.js';
-import { memoryCheckout, PLAN_OPTIONS, test } from '../helpers.js';
+import { memoryCheckout, PLAN_OPTIONS, tempDir, test } from '../helpers.js';
 
 const plan = planBuild(memoryCheckout({ a: 'FROM debian\n', b: 'FROM debian\n' }), 'test', [], PLAN_OPTIONS);
 const [, a, b] = plan.steps as [unknown, BuildStep, BuildStep];
 
-async function record(events: RunEvent[], stateDir = join(mkdtempSync(join(tmpdir(), 'dockmk-history-')), '.dockmk')): Promise<string> {
+async function record(events: RunEvent[], stateDir = join(tempDir('dockmk-history-'), '.dockmk')): Promise<string> {
   const recorder = createHistoryRecorder({ stateDir, runId: 'run-1', flavor: 'plain', clock: () => new Date('2026-01-02T03:04:05Z') });
   for (const event of events) recorder.emit(event);
   await recorder.close();
@@ -77,7 +76,7 @@ test('a torn last line (a crash mid-write) leaves every earlier record readable'
 test('a history that cannot be written is one warning naming the file; the recorder goes on', async () => {
   // A state directory below a regular file: every write fails (ENOTDIR), as a read-only or
   // full one does (test/it/state-faults.test.ts does those on a real tmpfs).
-  const parent = mkdtempSync(join(tmpdir(), 'dockmk-history-'));
+  const parent = tempDir('dockmk-history-');
   writeFileSync(join(parent, 'not-a-dir'), '');
   const stateDir = join(parent, 'not-a-dir', '.dockmk');
   const warnings: string[] = [];

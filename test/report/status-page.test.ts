@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { statusOf } from '../../src/cli/status.js';
@@ -17,7 +16,7 @@ import { statusPageData, type Attribution } from '../../src/report/page-data.js'
 import { durationChartSvg, graphSvg, layoutGraph } from '../../src/report/svg.js';
 import { RecordingEngine } from '../execute/fake-engine.js';
 import { indexImages } from '../../src/execute/images.js';
-import { fixturePath, test } from '../helpers.js';
+import { fixturePath, tempDir, test } from '../helpers.js';
 
 const STATE = fixturePath('status-page/state');
 const ref = (text: string): ImageRef => {
@@ -153,7 +152,7 @@ test('builds newest first with their logs; durations of real builds only; torn h
 
 test('written: index.html without script or remote reference, status.json of the data, the log view', async () => {
   const { data } = await fixture();
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-page-'));
+  const dir = tempDir('dockmk-page-');
   try {
     const files = writeStatusPage(join(dir, 'page'), data, STATE);
     const html = readFileSync(files.index, 'utf8');

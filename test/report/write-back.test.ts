@@ -1,10 +1,9 @@
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, lstatSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { applyWriteBack, checkWriteBack, previewWriteBack } from '../../src/report/write-back.js';
 import type { PublishOutcome } from '../../src/report/publish.js';
-import { test } from '../helpers.js';
+import { tempDir, test } from '../helpers.js';
 
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 const OUTCOME: PublishOutcome = {
@@ -17,7 +16,7 @@ const OUTCOME: PublishOutcome = {
 const OPTIONS = { digest: false, create: false, commit: false };
 
 function setup() {
-  const dir = mkdtempSync(join(tmpdir(), 'dockmk-write-back-'));
+  const dir = tempDir('dockmk-write-back-');
   const real = join(dir, 'real.yml');
   writeFileSync(real, '# deploy\nimage: old/app:1.0.0 # pinned\n');
   chmodSync(real, 0o640);

@@ -1,5 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { main } from '../../src/cli/main.js';
@@ -8,10 +7,10 @@ import { DEFAULT_PATHS } from '../../src/config/config.js';
 import { UsageError } from '../../src/errors.js';
 import { readTemplates, writeScaffold } from '../../src/scaffold/files.js';
 import { commonBase, renderScaffold, resolveParent, roleOf, scaffoldPaths, validateServiceName } from '../../src/scaffold/scaffold.js';
-import { fixturePath, loadCheckout, REPO_ROOT, test } from '../helpers.js';
+import { fixturePath, loadCheckout, REPO_ROOT, tempDir, test } from '../helpers.js';
 
 function exampleCopy(): string {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-scaffold-'));
+  const root = tempDir('dockmk-scaffold-');
   for (const path of ['docker', 'playbooks', '.dockerignore']) cpSync(join(REPO_ROOT, path), join(root, path), { recursive: true, verbatimSymlinks: true });
   return root;
 }
@@ -119,7 +118,7 @@ test('`dockmk new` writes files that pass `dockmk lint`, and refuses to overwrit
 });
 
 test('writeScaffold checks every path before writing the first', () => {
-  const root = mkdtempSync(join(tmpdir(), 'dockmk-scaffold-write-'));
+  const root = tempDir('dockmk-scaffold-write-');
   mkdirSync(join(root, 'b'));
   writeFileSync(join(root, 'b/two'), 'mine');
   assert.throws(() => writeScaffold(root, [{ path: 'a/one', text: '1' }, { path: 'b/two', text: '2' }]), /b\/two already exists/);
