@@ -23,6 +23,9 @@ export class OrderedRecords<R extends KeyedRecord> {
       this.cursor += 1;
       return next;
     }
+    // The one just given, asked again (whether a cache knows a path, then its record).
+    const last = this.records[this.cursor - 1];
+    if (last !== undefined && last[0] === key) return last;
     if (this.index === null) {
       this.index = new Map();
       this.records.forEach((record, i) => this.index?.set(record[0], i));

@@ -15,13 +15,14 @@
 
 import { readFileSync } from 'node:fs';
 import { fsReason, STATE_DIR_FIX } from '../errors.js';
+import { keyedRecords, OrderedRecords } from './ordered-records.js';
 import { writeAtomic } from './write-atomic.js';
 
 /** Set by scripts/build.mjs to a digest of dockmk's sources and locked dependencies. */
 declare const DOCKMK_BUILD: string | undefined;
 
 /** Bump when the layout of the file changes (the build digest covers what the memos hold). */
-const FORMAT = 1;
+const FORMAT = 2;
 const VERSION = `${FORMAT}:${typeof DOCKMK_BUILD === 'string' ? DOCKMK_BUILD : 'source'}`;
 
 /** A file or directory changed this recently may change again within its mtime's resolution. */
@@ -34,11 +35,11 @@ export interface FileKey {
   readonly ino: number;
 }
 
-/** [size, mtimeMs, ino, text (null: read, not kept), memo (null: none)] */
-type FileRecord = [number, number, number, string | null, unknown];
+/** [path, size, mtimeMs, ino, text (null: read, not kept), memo (null: none)] */
+type FileRecord = [string, number, number, number, string | null, unknown];
 
-/** [mtimeMs, ino, names joined by '/', kinds: one letter a name] */
-type DirRecord = [number, number, string, string];
+/** [path, mtimeMs, ino, names joined by '/', kinds: one letter a name] */
+type DirRecord = [string, number, number, string, string];
 
 /** A directory entry as the cache keeps it: the kind as listed, a symbolic link as such. */
 export interface CachedEntry {
@@ -46,19 +47,22 @@ export interface CachedEntry {
   readonly kind: 'file' | 'directory' | 'symlink' | 'other';
 }
 
+/** The records in the order the run visited them, which the next run most likely has too (discover/ordered-records.ts). */
 interface CacheData {
   v: string;
   root: string;
-  files: Record<string, FileRecord>;
-  dirs: Record<string, DirRecord>;
+  files: FileRecord[];
+  dirs: DirRecord[];
 }
 
 const LETTERS = { file: 'f', directory: 'd', symlink: 'l', other: 'o' } as const;
 const KINDS: Record<string, CachedEntry['kind']> = { f: 'file', d: 'directory', l: 'symlink', o: 'other' };
 
 export class ParseCache {
-  private readonly previous: CacheData;
-  private readonly next: CacheData;
+  private readonly files: OrderedRecords<FileRecord>;
+  private readonly dirs: OrderedRecords<DirRecord>;
+  private readonly nextFiles = new Map<string, FileRecord>();
+  private readonly nextDirs = new Map<string, DirRecord>();
   private changed = false;
   /** Entries of the previous cache this run found unchanged. */
   private kept = 0;
@@ -71,16 +75,17 @@ export class ParseCache {
    */
   constructor(
     readonly file: string | null,
-    root: string,
+    private readonly root: string,
     private readonly now: number = Date.now(),
   ) {
-    this.previous = (file && readCache(file, root)) || empty(root);
-    this.next = empty(root);
+    const previous = file ? readCache(file, root) : null;
+    this.files = new OrderedRecords(previous?.files ?? []);
+    this.dirs = new OrderedRecords(previous?.dirs ?? []);
   }
 
   /** Whether the cache has a record of `path` (when not, a reader may open it without a stat first). */
   knows(path: string): boolean {
-    return this.previous.files[path] !== undefined;
+    return this.files.get(path) !== undefined;
   }
 
   /**
@@ -90,33 +95,32 @@ export class ParseCache {
    * refused comes back as `false`.
    */
   lookup(path: string, key: FileKey, keep?: (text: string) => boolean): string | false | null {
-    const known = this.previous.files[path];
-    if (!isFileRecord(known) || known[0] !== key.size || known[1] !== key.mtimeMs || known[2] !== key.ino) return null;
-    if (known[3] === null && keep === undefined) return null;
-    if (this.next.files[path] === undefined) this.kept += 1;
-    this.next.files[path] = known;
-    return known[3] ?? false;
+    const known = this.files.get(path);
+    if (!isFileRecord(known) || known[1] !== key.size || known[2] !== key.mtimeMs || known[3] !== key.ino) return null;
+    if (known[4] === null && keep === undefined) return null;
+    if (!this.nextFiles.has(path)) this.kept += 1;
+    this.nextFiles.set(path, known);
+    return known[4] ?? false;
   }
 
   /** Records what was read at `path`, with the key taken before the read; returns the text `keep` keeps, else null. */
   store(path: string, key: FileKey, text: string, keep?: (text: string) => boolean): string | null {
     const kept = keep === undefined || keep(text) ? text : null;
     this.changed = true;
-    if (this.now - key.mtimeMs > RACY_MS) this.next.files[path] = [key.size, key.mtimeMs, key.ino, kept, null];
+    if (this.now - key.mtimeMs > RACY_MS) this.nextFiles.set(path, [path, key.size, key.mtimeMs, key.ino, kept, null]);
     return kept;
   }
 
   /** What the model made of the text `lookup` or `store` gave for `path` in this run, when it said. */
   memo(path: string): unknown {
-    const record = this.next.files[path];
-    return record?.[4] ?? undefined;
+    return this.nextFiles.get(path)?.[5] ?? undefined;
   }
 
   /** Keeps what the model made of the text `lookup` or `store` gave for `path` in this run. */
   remember(path: string, memo: unknown): void {
-    const record = this.next.files[path];
-    if (record === undefined || record[4] === memo) return;
-    this.next.files[path] = [record[0], record[1], record[2], record[3], memo];
+    const record = this.nextFiles.get(path);
+    if (record === undefined || record[5] === memo) return;
+    this.nextFiles.set(path, [record[0], record[1], record[2], record[3], record[4], memo]);
     this.changed = true;
   }
 
@@ -130,17 +134,17 @@ export class ParseCache {
    * the cached ones while its mtime and inode are the recorded ones, else `read()`'s.
    */
   entries(dir: string, key: FileKey, read: () => CachedEntry[]): CachedEntry[] {
-    const known = this.previous.dirs[dir];
-    if (isDirRecord(known) && known[0] === key.mtimeMs && known[1] === key.ino) {
-      if (this.next.dirs[dir] === undefined) this.kept += 1;
-      this.next.dirs[dir] = known;
-      if (known[2] === '') return [];
-      return known[2].split('/').map((name, i) => ({ name, kind: KINDS[known[3][i] as string] ?? 'other' }));
+    const known = this.dirs.get(dir);
+    if (isDirRecord(known) && known[1] === key.mtimeMs && known[2] === key.ino) {
+      if (!this.nextDirs.has(dir)) this.kept += 1;
+      this.nextDirs.set(dir, known);
+      if (known[3] === '') return [];
+      return known[3].split('/').map((name, i) => ({ name, kind: KINDS[known[4][i] as string] ?? 'other' }));
     }
     const entries = read();
     this.changed = true;
     if (this.now - key.mtimeMs > RACY_MS) {
-      this.next.dirs[dir] = [key.mtimeMs, key.ino, entries.map((entry) => entry.name).join('/'), entries.map((entry) => LETTERS[entry.kind]).join('')];
+      this.nextDirs.set(dir, [dir, key.mtimeMs, key.ino, entries.map((entry) => entry.name).join('/'), entries.map((entry) => LETTERS[entry.kind]).join('')]);
     }
     return entries;
   }
@@ -153,9 +157,10 @@ export class ParseCache {
     if (this.file === null) return null;
     // Nothing read, nothing new: it changed only if some entry was not visited (deleted). Once
     // written, only what was added since is news.
-    if (!this.changed && (this.written || this.kept === Object.keys(this.previous.files).length + Object.keys(this.previous.dirs).length)) return null;
+    if (!this.changed && (this.written || this.kept === this.files.size + this.dirs.size)) return null;
     try {
-      writeAtomic(this.file, JSON.stringify(this.next));
+      const data: CacheData = { v: VERSION, root: this.root, files: [...this.nextFiles.values()], dirs: [...this.nextDirs.values()] };
+      writeAtomic(this.file, JSON.stringify(data));
       this.changed = false;
       this.written = true;
       return null;
@@ -165,28 +170,22 @@ export class ParseCache {
   }
 }
 
-function empty(root: string): CacheData {
-  return { v: VERSION, root, files: {}, dirs: {} };
-}
-
-function readCache(file: string, root: string): CacheData | null {
+function readCache(file: string, root: string): Pick<CacheData, 'files' | 'dirs'> | null {
   try {
     const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<CacheData> | null;
-    if (data?.v !== VERSION || data.root !== root || !isObject(data.files) || !isObject(data.dirs)) return null;
-    return data as CacheData;
+    if (data?.v !== VERSION || data.root !== root) return null;
+    const files = keyedRecords<FileRecord>(data.files, 6);
+    const dirs = keyedRecords<DirRecord>(data.dirs, 5);
+    return files === null || dirs === null ? null : { files, dirs };
   } catch {
     return null; // none yet, truncated or not JSON: start over
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function isFileRecord(value: FileRecord | undefined): value is FileRecord {
+  return value !== undefined && typeof value[1] === 'number' && typeof value[2] === 'number' && typeof value[3] === 'number' && (value[4] === null || typeof value[4] === 'string');
 }
 
-function isFileRecord(value: unknown): value is FileRecord {
-  return Array.isArray(value) && value.length === 5 && typeof value[0] === 'number' && typeof value[1] === 'number' && typeof value[2] === 'number' && (value[3] === null || typeof value[3] === 'string');
-}
-
-function isDirRecord(value: unknown): value is DirRecord {
-  return Array.isArray(value) && value.length === 4 && typeof value[0] === 'number' && typeof value[1] === 'number' && typeof value[2] === 'string' && typeof value[3] === 'string';
+function isDirRecord(value: DirRecord | undefined): value is DirRecord {
+  return value !== undefined && typeof value[1] === 'number' && typeof value[2] === 'number' && typeof value[3] === 'string' && typeof value[4] === 'string';
 }

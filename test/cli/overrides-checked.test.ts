@@ -36,8 +36,8 @@ async function dryRun(root: string, state: string): Promise<{ code: number; stde
 
 /** What the checkout's parse cache keeps about the overrides file: true once a run found it valid. */
 function kept(state: string): unknown {
-  const cache = JSON.parse(readFileSync(join(state, 'cache', 'parse-checkout.json'), 'utf8')) as { files: Record<string, unknown[]> };
-  return cache.files['docker/build/app/ansible_overrides.yml']?.[4];
+  const cache = JSON.parse(readFileSync(join(state, 'cache', 'parse-checkout.json'), 'utf8')) as { files: unknown[][] };
+  return cache.files.find((record) => record[0] === 'docker/build/app/ansible_overrides.yml')?.[5];
 }
 
 test('an overrides file made wrong after a run that found it valid is refused by the next run', async () => {

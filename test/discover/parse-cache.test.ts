@@ -170,6 +170,13 @@ test('a truncated, damaged or foreign cache is ignored without an error', async 
   writeFileSync(file('checkout'), 'null');
   writeFileSync(file('plays'), '[]');
   assert.equal(await sameAsFresh(config, 'after garbage'), all);
+  // The right build and checkout, records not in the form it writes (an object, as format 1 had; a record cut short).
+  const whole = JSON.parse(readFileSync(file('checkout'), 'utf8')) as { files: unknown[][]; dirs: unknown[][] };
+  writeFileSync(file('checkout'), JSON.stringify({ ...whole, files: Object.fromEntries(whole.files.map((record) => [record[0], record.slice(1)])) }));
+  writeFileSync(file('roles'), JSON.stringify({ ...(JSON.parse(readFileSync(file('roles'), 'utf8')) as object), dirs: [['playbooks/roles', 1]] }));
+  // The plays' cache was left whole: only the services and the roles are parsed again.
+  const play = (path: string): boolean => path.startsWith('docker/plays/') || (path.startsWith('playbooks/') && !path.startsWith('playbooks/roles/'));
+  assert.equal(await sameAsFresh(config, 'after records of another form'), all.filter((path) => !play(path)));
 });
 
 test('the stats of a context listing serve instead of a walk of their own, with the same results', async () => {
