@@ -68,6 +68,8 @@ export interface ModelOptions {
   readonly playsDir: string;
   /** Dockerfiles parsed in earlier runs (it is told what this one parses). */
   readonly memo?: ParseMemo<DockerfileMemo>;
+  /** Dockerfiles parsed already in this run with these build args, by path (lint parses each first). */
+  readonly parsed?: ReadonlyMap<string, Dockerfile>;
 }
 
 /**
@@ -152,7 +154,8 @@ function parseMemoized(source: SourceFile, options: ModelOptions): Dockerfile {
     const { path, ...rest } = known.dockerfile;
     return { path, text: source.text, ...rest };
   }
-  const dockerfile = parseDockerfile(source.path, source.text, buildArgs);
+  const ready = options.parsed?.get(source.path);
+  const dockerfile = ready !== undefined && ready.text === source.text ? ready : parseDockerfile(source.path, source.text, buildArgs);
   if (memo !== undefined) {
     const { text: _text, ...rest } = dockerfile;
     memo.set(source.path, { buildArgs: Object.fromEntries(dockerfile.args.map((arg) => [arg.name, given(arg.name)])), dockerfile: rest });

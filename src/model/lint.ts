@@ -3,50 +3,19 @@
 // /edx/app/edx_ansible/edx_ansible, runs its play as root with its overrides, and every role
 // that play pulls in exists. Pure: the raw files discover/ read in, findings with file:line out.
 
-import { posix } from 'node:path';
 import type { AnsibleDirs, RawAnsible, RawRole } from '../discover/ansible.js';
 import type { RawCheckout, SourceFile } from './raw-checkout.js';
 import { CycleError, DiscoveryError } from '../errors.js';
 import { buildCheckout, type Checkout, type ModelOptions, type Service } from './checkout.js';
-import { jsonForm, lexDockerfile, splitWords, unquote, type LogicalLine } from './dockerfile-lex.js';
-import { parseDockerfile, type PlaybookRun } from './dockerfile.js';
+import { parseDockerfile, type Dockerfile } from './dockerfile.js';
 import { buildWaves } from './graph.js';
 import { canonicalRepository, type ImageRef } from './image-ref.js';
-import { parseOverrides } from './overrides.js';
+import { dockerfileRules, overridesYaml } from './lint-dockerfile.js';
+import { bare, finding, type Finding } from './lint-rules.js';
 import { metaReferences, playReferences, taskReferences, mayIncludeRoles, type RoleReference } from './role-refs.js';
 import { playOwners, playsOfService } from './service-plays.js';
 
-export type Severity = 'error' | 'warning';
-
-export interface Finding {
-  readonly file: string;
-  readonly line: number;
-  readonly rule: RuleId;
-  readonly severity: Severity;
-  readonly message: string;
-  /** The service the finding is about; for a role file, the first service (by name) that runs it. */
-  readonly service: string | null;
-}
-
-export const RULES = {
-  'dockerfile-parse': { severity: 'error', summary: 'the Dockerfile parses' },
-  'from-base': { severity: 'error', summary: 'every FROM is a service of the checkout or a declared external base (externalBases)' },
-  'from-cycle': { severity: 'error', summary: 'no service builds FROM itself or its descendants' },
-  'copy-checkout': { severity: 'error', summary: 'the checkout is copied (COPY/ADD .) to /edx/app/edx_ansible/edx_ansible before the play runs' },
-  'runs-play': { severity: 'error', summary: 'the Dockerfile runs ansible-playbook (a base image, one others build FROM or named *-common, may leave that to its children)' },
-  'play-name': { severity: 'warning', summary: 'the play run is <svc>.yml, the docker play named like the service' },
-  'play-exists': { severity: 'error', summary: 'the play the Dockerfile runs exists in the docker plays or playbooks' },
-  'overrides-copied': { severity: 'error', summary: 'ansible_overrides.yml, when the service has one, is COPYed into the image' },
-  'overrides-passed': { severity: 'error', summary: 'the play runs with --extra-vars=@<the copied overrides file>' },
-  'overrides-yaml': { severity: 'error', summary: 'ansible_overrides.yml is a YAML mapping' },
-  'runs-as-root': { severity: 'error', summary: 'no USER other than root is in effect when the play runs' },
-  'role-exists': { severity: 'error', summary: 'every role the play, meta dependencies and include_role/import_role name exists' },
-  'ansible-yaml': { severity: 'error', summary: 'every play and role file the play reaches is valid YAML of the right shape' },
-} as const satisfies Record<string, { severity: Severity; summary: string }>;
-
-export type RuleId = keyof typeof RULES;
-
-export const CHECKOUT_DIR = '/edx/app/edx_ansible/edx_ansible';
+export { CHECKOUT_DIR, RULES, type Finding, type RuleId, type Severity } from './lint-rules.js';
 
 /** The checkout modelled for lint: services whose Dockerfile does not parse are findings, not errors. */
 export interface LintModel {
@@ -57,16 +26,18 @@ export interface LintModel {
 
 export function lintModel(raw: RawCheckout, options: ModelOptions): LintModel {
   const broken = new Map<string, Finding>();
+  // Parsed once: what parses serves the model too.
+  const parsed = new Map<string, Dockerfile>();
   for (const service of raw.services) {
     if (service.dockerfile === null) continue;
     try {
-      parseDockerfile(service.dockerfile.path, service.dockerfile.text, options.buildArgs);
+      parsed.set(service.dockerfile.path, parseDockerfile(service.dockerfile.path, service.dockerfile.text, options.buildArgs));
     } catch (error) {
       if (!(error instanceof DiscoveryError)) throw error;
       broken.set(service.name, finding('dockerfile-parse', error.file, error.line ?? 1, bare(error), service.name));
     }
   }
-  const checkout = buildCheckout({ ...raw, services: raw.services.filter((service) => !broken.has(service.name)) }, options);
+  const checkout = buildCheckout({ ...raw, services: raw.services.filter((service) => !broken.has(service.name)) }, { ...options, parsed });
   return { checkout, broken };
 }
 
@@ -101,10 +72,6 @@ export function lintCheckout(input: LintInput, options: LintOptions): Finding[] 
   const plays = playsOfService(playOwners(checkout, input.dirs, existing));
   findings.push(...roleRules(input.ansible, [...selected].sort().map((name) => ({ name, plays: plays.get(name) ?? [] }))));
   return findings.sort(byPlace);
-}
-
-function finding(rule: RuleId, file: string, line: number, message: string, service: string | null): Finding {
-  return { file, line, rule, severity: RULES[rule].severity, message, service };
 }
 
 // --- FROM ---------------------------------------------------------------------------------
@@ -173,135 +140,6 @@ function cycleRules(checkout: Checkout): Finding[] {
   }
 }
 
-// --- the Dockerfile's own instructions ----------------------------------------------------
-
-interface Instruction extends LogicalLine {
-  /** Index of the stage it belongs to (-1 before the first FROM). */
-  readonly stage: number;
-  readonly words: readonly string[];
-}
-
-function instructions(text: string): Instruction[] {
-  const { escape, lines } = lexDockerfile(text);
-  let stage = -1;
-  return lines.map((line) => {
-    if (line.keyword === 'FROM') stage += 1;
-    return { ...line, stage, words: jsonForm(line.args) ?? splitWords(line.args, escape).map(unquote) };
-  });
-}
-
-
-
-/** A COPY/ADD from the build context: its sources and where each lands (absolute when known). */
-function copies(instruction: Instruction, workdir: string): { source: string; target: string }[] {
-  const words = instruction.words.filter((word) => !word.startsWith('--'));
-  if (instruction.words.some((word) => word.startsWith('--from=')) || words.length < 2) return [];
-  const sources = words.slice(0, -1).map((source) => source.replace(/^\.\/(?=.)/, ''));
-  const dest = posix.resolve(workdir, words[words.length - 1] as string);
-  const intoDir = (words[words.length - 1] as string).endsWith('/') || sources.length > 1;
-  return sources.map((source) => ({ source, target: intoDir ? posix.join(dest, posix.basename(source)) : dest }));
-}
-
-/** The files `--extra-vars=@file` (and `-e @file`, `-e@file`) name, in the RUN of `run`. */
-function extraVarFiles(run: Instruction, workdir: string): string[] {
-  const files: string[] = [];
-  const words = run.words;
-  for (let i = 0; i < words.length; i++) {
-    const word = words[i] as string;
-    let value: string | undefined;
-    if (word === '--extra-vars' || word === '-e') value = words[i + 1];
-    else if (word.startsWith('--extra-vars=')) value = word.slice('--extra-vars='.length);
-    else if (/^-e./.test(word)) value = word.slice(2).replace(/^=/, '');
-    if (value?.startsWith('@')) files.push(posix.resolve(workdir, value.slice(1)));
-  }
-  return files;
-}
-
-interface DockerfileContext {
-  /** Others build FROM it, or it is named *-common: like the legacy bases, it may only install Ansible. */
-  readonly isBase: boolean;
-  readonly existing: ReadonlySet<string>;
-  readonly dirs: AnsibleDirs;
-}
-
-function dockerfileRules(service: Service, context: DockerfileContext): Finding[] {
-  const out: Finding[] = [];
-  const file = service.dockerfile.path;
-  const at = (rule: RuleId, line: number, message: string): void => void out.push(finding(rule, file, line, message, service.name));
-  const runs = service.dockerfile.playbookRuns;
-  if (runs.length === 0) {
-    const last = service.dockerfile.stages[service.dockerfile.stages.length - 1]?.base.line ?? 1;
-    // The Ansible rules hold where a play runs; a declared service (services:, bake) need not run one.
-    if (!context.isBase && service.origin === null) at('runs-play', last, `runs no ansible-playbook: a service runs its play (${context.dirs.dockerPlays[0]}/${service.name}.yml)`);
-    return out;
-  }
-  const own = (run: PlaybookRun): boolean => ['yml', 'yaml'].some((ext) => posix.basename(run.playbook) === `${service.name}.${ext}`);
-  const main = runs.find(own) ?? runs.find((run) => service.play !== null && posix.basename(run.playbook) === posix.basename(service.play)) ?? (runs[0] as PlaybookRun);
-  if (!runs.some(own)) at('play-name', main.line, `runs ${main.playbook}, not the docker play named like the service (${service.name}.yml)`);
-  for (const run of runs) {
-    const name = posix.basename(run.playbook);
-    const dirs = [...context.dirs.dockerPlays, ...context.dirs.playbooks];
-    if (!dirs.some((dir) => context.existing.has(posix.join(dir, name)))) {
-      at('play-exists', run.line, `runs ${run.playbook}, which is in none of ${dirs.join(', ')}`);
-    }
-  }
-
-  // Walk the instructions up to each play run: the checkout copy, USER, WORKDIR, the overrides copy.
-  const all = instructions(service.dockerfile.text);
-  const runStage = (run: PlaybookRun): number => all.find((i) => i.line === run.line)?.stage ?? 0;
-  const state = (upTo: number, stage: number) => {
-    let workdir = '/';
-    let user: Instruction | null = null;
-    let checkout = false;
-    const copied = new Map<string, string>();
-    for (const instruction of all) {
-      if (instruction.line >= upTo) break;
-      if (instruction.stage !== stage) continue;
-      if (instruction.keyword === 'FROM') [workdir, user, checkout] = ['/', null, false];
-      if (instruction.keyword === 'WORKDIR' && instruction.words[0]) workdir = posix.resolve(workdir, instruction.words[0]);
-      if (instruction.keyword === 'USER') user = instruction;
-      if (instruction.keyword === 'COPY' || instruction.keyword === 'ADD') {
-        for (const { source, target } of copies(instruction, workdir)) {
-          if ((source === '.' || source === './') && target === CHECKOUT_DIR) checkout = true;
-          copied.set(source, target);
-        }
-      }
-    }
-    return { workdir, user, checkout, copied };
-  };
-
-  const before = state(main.line, runStage(main));
-  if (!before.checkout) at('copy-checkout', main.line, `copies no checkout to ${CHECKOUT_DIR} before its play runs (write \`ADD . ${CHECKOUT_DIR}\` before this RUN)`);
-  for (const run of runs) {
-    const { user } = state(run.line, runStage(run));
-    const name = user?.words[0] ?? 'root';
-    if (user !== null && !/^(?:root|0)(?::(?:root|0))?$/.test(name)) {
-      at('runs-as-root', user.line, `USER ${name} is in effect when the play runs at line ${run.line}: ansible-playbook must run as root`);
-    }
-  }
-  if (service.overrides !== null) {
-    const target = before.copied.get(service.overrides.path);
-    const instruction = all.find((i) => i.line === main.line) as Instruction;
-    if (target === undefined) {
-      at('overrides-copied', main.line, `${service.overrides.path} is not copied into the image before its play runs (write \`COPY ${service.overrides.path} /\`)`);
-    } else if (!extraVarFiles(instruction, before.workdir).includes(target)) {
-      at('overrides-passed', main.line, `the play runs without its overrides: add --extra-vars=@${target}`);
-    }
-  }
-  return out;
-}
-
-function overridesYaml(service: Service): Finding[] {
-  if (service.overrides === null) return [];
-  try {
-    parseOverrides(service.overrides);
-    return [];
-  } catch (error) {
-    if (!(error instanceof DiscoveryError)) throw error;
-    return [finding('overrides-yaml', service.overrides.path, error.line ?? 1, bare(error), service.name)];
-  }
-}
-
 // --- roles ---------------------------------------------------------------------------------
 
 /** Walks each service's plays and the roles they pull in; a missing role is a finding at the line naming it. */
@@ -354,13 +192,6 @@ function roleRules(ansible: RawAnsible, services: readonly { name: string; plays
 }
 
 // --- helpers -------------------------------------------------------------------------------
-
-/** A DiscoveryError's message without its `file:line: ` prefix (the finding carries the place). */
-function bare(error: DiscoveryError): string {
-  const prefix = error.line === undefined ? `${error.file}: ` : `${error.file}:${error.line}: `;
-  const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-  return error.hint ? `${message} (${error.hint})` : message;
-}
 
 function byPlace(a: Finding, b: Finding): number {
   return compare(a.file, b.file) || a.line - b.line || compare(a.rule, b.rule) || compare(a.message, b.message);
