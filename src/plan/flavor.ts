@@ -20,10 +20,6 @@ export function flavorSuffix(flavor: Flavor): string {
 }
 
 /**
- * `text` is the Dockerfile about to be sent (its FROM lines possibly rewritten, every other
- * line as in `dockerfile`); returns it with the flavor's arguments added to each play run.
- */
-/**
  * ansible-playbook where a shell runs it as the command: at the start of the RUN or of a
  * continuation line, or after `&&`, `||`, `;`, `|`, `(`, behind `sudo [options]`, `env`,
  * `exec` or `NAME=value` words (an argument such as `ln -s /usr/bin/ansible-playbook` is not).
@@ -31,6 +27,10 @@ export function flavorSuffix(flavor: Flavor): string {
 const SHELL_COMMAND =
   /(^\s*(?:RUN\s+)?|(?:&&|\|\||;|\||\()\s*)((?:(?:sudo|env|exec)(?:\s+-\S+(?:\s+[A-Za-z_][\w-]*)?)*\s+|[A-Za-z_]\w*=\S*\s+)*)((?:[^\s;&|()'"]*\/)?ansible-playbook)(?=\s|$)/gi;
 
+/**
+ * `text` is the Dockerfile about to be sent (its FROM lines possibly rewritten, every other
+ * line as in `dockerfile`); returns it with the flavor's arguments added to each play run.
+ */
 export function applyFlavor(dockerfile: Dockerfile, text: string, flavor: Flavor): string {
   const edits = dockerfile.playbookRuns.map((run) => ({ run, argument: flavorArgument(dockerfile, run, flavor) }));
   if (edits.every((edit) => edit.argument === null)) return text;
