@@ -102,6 +102,10 @@ function startUp() {
   const hcl = `const { parse } = await import('@cdktn/hcl2json'); await parse('docker-bake.hcl', 'target "base" {\\n  context = "./base"\\n}\\n')`;
   const [globbyMs, hclMs] = inTurns(timed(`await import('${pathToFileURL(join(root, globbyChunk)).href}')`), timed(hcl));
   lines.push(`declared layouts only: globby's chunk (services: with patterns) ${ms(globbyMs)}; @cdktn/hcl2json imported and a one-target bake file parsed (its WebAssembly started) ${ms(hclMs)}`);
+  // What the first YAML parse of a run costs (src/model/yaml-lib.ts): dist/yaml.cjs required.
+  const yamlBundle = join(root, 'dist', 'yaml.cjs');
+  const [yamlMs] = inTurns(timed(`const { createRequire } = await import('node:module'); createRequire(import.meta.url)(${JSON.stringify(yamlBundle)})`));
+  lines.push(`yaml and js-yaml (dist/yaml.cjs), required on a run's first YAML parse, not by a run its caches answer: ${ms(yamlMs)}`);
   const layout = join(root, 'test', 'fixtures', 'images-layout');
   const state = { DOCKMK_STATE_DIR: mkdtempSync(join(tmpdir(), 'dockmk-bench-layout-')) };
   const bake = (file) => ['list', '--root', layout, '--bake', join(layout, 'images', file)];
