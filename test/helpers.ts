@@ -137,13 +137,14 @@ function duration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-function limited(what: string, body: Body, limitMs: number): Body {
+/** `watch`: the test is uvu's own, whose timeout may leave work running (not a stand-in that tests this helper). */
+function limited(what: string, body: Body, limitMs: number, watch: boolean): Body {
   const ms = Math.round(limitMs * FACTOR);
   return (context) => {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        exitWhenDone();
+        if (watch) exitWhenDone();
         reject(
           new Error(
             `${what} did not finish within ${duration(ms)} (a hung await?); it is failed so the run goes on. ` +
@@ -158,11 +159,12 @@ function limited(what: string, body: Body, limitMs: number): Body {
 
 /** uvu's `test` with a time limit on every test and hook (`defaultMs` unless a test says otherwise). */
 export function timedTest(defaultMs: number, base: UvuTest = uvuTest): TimedTest {
+  const watch = base === uvuTest;
   const hook = (register: (hook: Body) => void, kind: string): ((hook: Body, options?: TestOptions) => void) =>
-    (body, options = {}) => register(limited(`the ${kind} hook`, body, options.timeoutMs ?? defaultMs));
+    (body, options = {}) => register(limited(`the ${kind} hook`, body, options.timeoutMs ?? defaultMs, watch));
   const timed = ((name: string, body: Body, options: TestOptions = {}) =>
-    base(name, limited(`test "${name}"`, body, options.timeoutMs ?? defaultMs))) as TimedTest;
-  timed.only = (name, body, options = {}) => base.only(name, limited(`test "${name}"`, body, options.timeoutMs ?? defaultMs));
+    base(name, limited(`test "${name}"`, body, options.timeoutMs ?? defaultMs, watch))) as TimedTest;
+  timed.only = (name, body, options = {}) => base.only(name, limited(`test "${name}"`, body, options.timeoutMs ?? defaultMs, watch));
   timed.skip = (name, body) => base.skip(name, body);
   timed.before = Object.assign(hook((h) => base.before(h), 'before'), { each: hook((h) => base.before.each(h), 'before.each') });
   timed.after = Object.assign(hook((h) => base.after(h), 'after'), { each: hook((h) => base.after.each(h), 'after.each') });
