@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.js';
 import type { Config } from '../config/config.js';
 import type { ContextListing } from '../discover/context.js';
 import { readRevision, type RevisionInfo } from '../discover/revision.js';
-import { modelSources, type ParsedSources } from '../execute/context.js';
+import { modelSources, type ParsedSources } from '../plan/parsed-sources.js';
 import type { BuildCommand } from '../plan/plan.js';
 import type { BuildPlan } from '../plan/types.js';
 import { flavorOptions, flavorPlanOptions, type FlavorArgs } from './flavor.js';

@@ -3,7 +3,6 @@
 
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { formatImageRef } from '../model/image-ref.js';
 import { githubMatrix } from '../plan/matrix.js';
 import { planBuild } from '../plan/plan.js';
 import type { Weight } from '../plan/shards.js';
@@ -61,7 +60,7 @@ async function withoutStored(weights: ReadonlyMap<string, Weight>, args: MatrixA
     const baseDigests = await resolveBaseDigests(plan, config, io);
     if (baseDigests.size > 0) plan = planBuild(checkout, 'push', [...weights.keys()], { ...options, baseDigests });
   }
-  const registry = registryFor(config, io);
+  const registry = await registryFor(config, io);
   const builds = plan.steps.filter((step): step is BuildStep => step.kind === 'build' && weights.has(step.service));
   const stored = new Set<string>();
   for (let i = 0; i < builds.length; i += 8) {

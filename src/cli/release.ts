@@ -6,8 +6,7 @@
 import type { Argv } from 'yargs';
 import type { Config } from '../config/config.js';
 import { ConfigError, EngineError } from '../errors.js';
-import { loadCredentials } from '../execute/credentials.js';
-import { connectRegistry, type Registry } from '../execute/registry.js';
+import type { Registry } from '../execute/registry.js';
 import { formatImageRef } from '../model/image-ref.js';
 import { computeTags, DEFAULT_TAG_RULES, isImmutable, type Revision, type Tag } from '../plan/tags.js';
 import type { BuildPlan, ReuseFrom } from '../plan/types.js';
@@ -44,7 +43,9 @@ export function stageTags(config: Config, revision: Revision): readonly Tag[] {
 }
 
 /** The registry API with the run's credentials. */
-export function registryFor(config: Config, io: Io): Registry {
+/** The registry client, its code (and Node's https and tls) loaded only now: a dry run never needs it. */
+export async function registryFor(config: Config, io: Io): Promise<Registry> {
+  const [{ loadCredentials }, { connectRegistry }] = await Promise.all([import('../execute/credentials.js'), import('../execute/registry.js')]);
   return connectRegistry({ credentials: loadCredentials(config.dockerConfigDir, io.env, config.registry), env: io.env });
 }
 
@@ -56,7 +57,7 @@ export function registryFor(config: Config, io: Io): Registry {
 export async function resolveBaseDigests(plan: BuildPlan, config: Config, io: Io): Promise<ReadonlyMap<string, string>> {
   const refs = plan.steps.flatMap((step) => (step.kind === 'pull' && step.policy === 'always' && !step.optional && step.image.digest === null ? [step.image] : []));
   if (refs.length === 0) return new Map();
-  const registry = registryFor(config, io);
+  const registry = await registryFor(config, io);
   const digests = new Map<string, string>();
   for (const ref of refs) {
     let digest: string | null;

@@ -10,9 +10,9 @@ import type { Engine } from '../execute/engine.js';
 import type { StepResult } from '../execute/events.js';
 import type { BuildPlan, BuildStep } from '../plan/types.js';
 import { summarize } from '../report/json.js';
-import { checkPageDir } from '../report/page.js';
+import { checkPageDir } from '../report/page-dir.js';
 import type { RunOutline } from '../report/page-data.js';
-import { loadCheckout, openEngine, type Io } from './session.js';
+import type { Io } from './session.js';
 
 export interface ReportArgs {
   report?: string;
@@ -59,6 +59,7 @@ export function prepareReport(plan: BuildPlan, config: Config, args: ReportArgs,
           skipped: summary?.skipped ?? [],
         };
         const { buildStatusPage } = await import('./status-page.js');
+        const { loadCheckout, openEngine } = await import('./session.js');
         const checkout = await loadCheckout(config);
         const page = await buildStatusPage({ config, checkout, steps, engine: engine ?? (await openEngine(args.engine, io)), listing, dir, run, now: () => new Date() });
         io.stderr.write(`status page: ${page.index}\n`);

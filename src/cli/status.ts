@@ -15,7 +15,7 @@ import { CHECKOUT_LABEL, checkoutId } from '../plan/labels.js';
 import { planBuild, type BuildCommand } from '../plan/plan.js';
 import { selectServices } from '../plan/select.js';
 import type { BuildStep } from '../plan/types.js';
-import { checkPageDir } from '../report/page.js';
+import { checkPageDir } from '../report/page-dir.js';
 import { formatStatusText, type StatusEntry } from '../report/status.js';
 import { globalOptions, type GlobalArgs } from './options.js';
 import { openEngine, openSession, planOptions, readInputs, type Io } from './session.js';

@@ -18,9 +18,9 @@ import { pack as tarPack } from 'tar-stream';
 type Headers = Parameters<ReturnType<typeof tarPack>['entry']>[0];
 import { DOCKERIGNORE, excludingPattern, type ContextEntry, type ContextListing } from '../discover/context.js';
 import { DiscoveryError, fsReason, StepFailedError } from '../errors.js';
-import { parseDockerfile, type ContextSource } from '../model/dockerfile.js';
-import type { Checkout } from '../model/checkout.js';
-import type { BuildPlan, BuildStep } from '../plan/types.js';
+import { parseDockerfile } from '../model/dockerfile.js';
+import type { ParsedSources } from '../plan/parsed-sources.js';
+import type { BuildPlan } from '../plan/types.js';
 
 /** Where the rendered Dockerfile sits in the context (the daemon drops it before ADD/COPY). */
 export const RENDERED_DOCKERFILE = '.dockmk.Dockerfile';
@@ -64,28 +64,6 @@ export function packContext(listing: ContextListing, dockerfile: string, files: 
   write().catch((error: Error) => archive.destroy(error));
   // A streamx Readable: it pipes like a Node stream, which is all the engine call needs.
   return archive as unknown as Readable;
-}
-
-/**
- * The COPY and ADD sources of a step's Dockerfile as the model parsed them, when it parsed them
- * with the step's build args (rendering edits only FROM lines and ansible-playbook commands);
- * undefined: parsed again from the step's content.
- */
-export type ParsedSources = (step: BuildStep) => readonly ContextSource[] | undefined;
-
-/** The sources of each build's Dockerfile as the model parsed them (with `buildArgs`), for the step that builds with the same args. */
-export function modelSources(checkout: Checkout, buildArgs: Readonly<Record<string, string>>): ParsedSources {
-  return (step) => {
-    const dockerfile = checkout.services.get(step.service)?.dockerfile;
-    if (dockerfile?.path !== step.dockerfile || !sameRecord(step.buildArgs, buildArgs)) return undefined;
-    return dockerfile.contextSources;
-  };
-}
-
-function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  if (a === b) return true;
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }
 
 /**

@@ -4,7 +4,7 @@
 // directory must be new, empty, or hold an earlier page; logs are written first and index.html
 // last, each file through a temp file and a rename.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import type HandlebarsApi from 'handlebars';
@@ -12,6 +12,7 @@ import { ConfigError } from '../errors.js';
 import type { ServiceState } from '../plan/changes.js';
 import { formatDuration, shortId } from './describe.js';
 import { logView } from './log-view.js';
+export { checkPageDir } from './page-dir.js';
 import type { PageBuild, StatusPageData } from './page-data.js';
 import { durationChartSvg, graphSvg } from './svg.js';
 
@@ -34,29 +35,6 @@ export function formatWhen(iso: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
   return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-}
-
-/** Refuses a directory that holds anything but an earlier page, before a run starts. */
-export function checkPageDir(dir: string, option: string): void {
-  if (!existsSync(dir)) return;
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch (error) {
-    throw new ConfigError(`${option} ${dir}: not a directory it can write in (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-  if (entries.length === 0) return;
-  let ours = false;
-  try {
-    ours = (JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as { generator?: string }).generator === 'dockmk';
-  } catch {
-    ours = false;
-  }
-  if (!ours) {
-    throw new ConfigError(`${option} ${dir}: the directory holds other files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''})`, {
-      hint: 'give a new or empty directory, or one an earlier dockmk page was written to',
-    });
-  }
 }
 
 export interface PageFiles {

@@ -7,7 +7,8 @@ import type { Readable } from 'node:stream';
 import * as assert from 'uvu/assert';
 import { listContext } from '../../src/discover/context.js';
 import { DiscoveryError } from '../../src/errors.js';
-import { checkContextSources, modelSources, packContext } from '../../src/execute/context.js';
+import { checkContextSources, packContext } from '../../src/execute/context.js';
+import { modelSources } from '../../src/plan/parsed-sources.js';
 import { planBuild } from '../../src/plan/plan.js';
 import { loadCheckout, planOptionsFor, tempTree, test } from '../helpers.js';
 
