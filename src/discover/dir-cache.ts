@@ -38,7 +38,8 @@ interface CacheData {
 
 export class DirCache {
   private readonly previous: OrderedRecords<DirRecord>;
-  private readonly next = new Map<string, DirRecord>();
+  /** The walk asks for each directory once: what this run keeps, in its order. */
+  private readonly next: DirRecord[] = [];
   private changed = false;
   private kept = 0;
 
@@ -58,13 +59,13 @@ export class DirCache {
   names(dir: string, key: DirKey, read: () => { names: string[]; keep: boolean }): string[] {
     const known = this.previous.get(dir);
     if (known !== undefined && known[1] === key.mtimeMs && known[2] === key.ino && known[3] === key.mode && typeof known[4] === 'string') {
-      this.next.set(dir, known);
+      this.next.push(known);
       this.kept += 1;
       return known[4] === '' ? [] : known[4].split('/');
     }
     const { names, keep } = read();
     this.changed = true;
-    if (keep && this.now - key.mtimeMs > RACY_MS) this.next.set(dir, [dir, key.mtimeMs, key.ino, key.mode, names.join('/')]);
+    if (keep && this.now - key.mtimeMs > RACY_MS) this.next.push([dir, key.mtimeMs, key.ino, key.mode, names.join('/')]);
     return names;
   }
 
@@ -73,7 +74,7 @@ export class DirCache {
     if (this.file === null) return null;
     if (!this.changed && this.kept === this.previous.size) return null;
     try {
-      const data: CacheData = { v: FORMAT, root: this.root, dirs: [...this.next.values()] };
+      const data: CacheData = { v: FORMAT, root: this.root, dirs: this.next };
       writeAtomic(this.file, JSON.stringify(data));
       return null;
     } catch (error) {
