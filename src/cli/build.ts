@@ -1,19 +1,22 @@
 // dockmk build|test|pkg|push [services..]: the legacy docker.mk targets.
 
 import type { Argv } from 'yargs';
+import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import type { Config } from '../config/config.js';
+import { loadConfig, type Config } from '../config/config.js';
+import { statPath } from '../discover/files.js';
+import { PlanMemo, ReadLog } from '../discover/plan-memo.js';
 import type { ContextListing } from '../discover/context.js';
-import { readRevision, type RevisionInfo } from '../discover/revision.js';
-import { modelSources, type ParsedSources } from '../plan/parsed-sources.js';
-import type { BuildCommand } from '../plan/plan.js';
+import { readRevision } from '../discover/revision.js';
+import type { ParsedSources } from '../plan/parsed-sources.js';
+import type { BuildCommand, PlanOptions } from '../plan/plan.js';
 import type { BuildPlan } from '../plan/types.js';
 import { flavorOptions, flavorPlanOptions, type FlavorArgs } from './flavor.js';
-import { globalOptions, selectionOptions, type GlobalArgs, type SelectionArgs } from './options.js';
+import { configOverrides, globalOptions, selectionOptions, type GlobalArgs, type SelectionArgs } from './options.js';
 import { imageOptions, publishOptions, publishTags, runOptions, runOrPrint, type ImageArgs, type PublishArgs, type RunArgs } from './run.js';
-import { releaseOptions, resolveBaseDigests, reuseFrom, stageTags, type ReleaseArgs } from './release.js';
-import { planSelection } from './selection.js';
-import { openSession, planOptions, readInputs, type Io } from './session.js';
+import { releaseOptions, reuseFrom, stageTags, type ReleaseArgs } from './release.js';
+import { listCheckout, planOptions } from './plan-start.js';
+import type { Io } from './session.js';
 
 export interface BuildArgs extends GlobalArgs, RunArgs, SelectionArgs, FlavorArgs, PublishArgs, ImageArgs, ReleaseArgs {
   services?: string[];
@@ -28,6 +31,7 @@ export function buildCommand(command: BuildCommand, io: Io) {
         describe: 'Services to act on (default: every service)',
       }),
     handler: async (args: BuildArgs): Promise<void> => {
+      if (args['dry-run']) return dryRun(command, args, io);
       const planned = await planCommand(command, args, io);
       if (planned !== null) await runOrPrint(planned.plan, planned.config, args, io, planned.listing, planned.parsed);
     },
@@ -40,34 +44,93 @@ export function buildOptions(yargs: Argv) {
 }
 
 /** discover → model → plan for a build command; null when nothing is selected (and not --dry-run). */
-export async function planCommand(command: BuildCommand, args: BuildArgs, io: Io): Promise<{ plan: BuildPlan; config: Config; listing: ContextListing; parsed: ParsedSources } | null> {
+export async function planCommand(command: BuildCommand, args: BuildArgs, io: Io): Promise<Planned | null> {
+  const begun = await beginPlan(command, args, io, false);
+  const { finishPlan } = await import('./plan-fresh.js');
+  return (await finishPlan(begun, io, null)).planned;
+}
+
+/**
+ * --dry-run: the plan printed, from the plan memo (discover/plan-memo.ts) when the same command
+ * printed it before on the checkout as it is; else planned, printed and kept there.
+ */
+async function dryRun(command: BuildCommand, args: BuildArgs, io: Io): Promise<void> {
+  const begun = await beginPlan(command, args, io, true);
+  const { config, walked } = begun;
+  // The key: everything but the checkout's files that the plan, and so the printed text, depends on.
+  const memo = walked === undefined ? null : new PlanMemo(config.stateDir, { command, args: { ...args, $0: undefined }, cwd: io.cwd, config, fixed: begun.fixed }, begun.started);
+  const printed = memo !== null && walked !== undefined ? memo.read(walked) : null;
+  if (typeof printed === 'string') {
+    io.stdout.write(printed);
+    return;
+  }
+  // A run that failed (a Dockerfile refused, an option wrong) keeps nothing: only what printed is kept.
+  const log = memo === null ? null : new ReadLog();
+  const { finishPlan } = await import('./plan-fresh.js');
+  const { planned, keep } = await finishPlan(begun, io, log);
+  if (planned === null) return;
+  const text = await runOrPrint(planned.plan, config, args, io, planned.listing, planned.parsed);
+  if (memo !== null && log !== null && keep && typeof text === 'string') {
+    const problem = memo.write(planned.listing, log, text);
+    if (problem !== null) io.stderr.write(`warning: ${memo.file}: cannot keep the plan (${problem}); the next run plans again\n`);
+  }
+}
+
+export interface Begun {
+  readonly command: BuildCommand;
+  readonly args: BuildArgs;
+  /** Wall-clock time, as file mtimes are (io.now is for durations). */
+  readonly started: number;
+  readonly config: Config;
+  /** The options that do not depend on the checkout's files. */
+  readonly fixed: Omit<PlanOptions, 'inputs'>;
+  /** The checkout's walk, made first when the plan may come from the memo. */
+  readonly walked?: ContextListing;
+}
+
+/** What planning needs before the checkout is read: the configuration, the revision, the options. */
+async function beginPlan(command: BuildCommand, args: BuildArgs, io: Io, dry: boolean): Promise<Begun> {
+  const started = Date.now();
   const flavored = flavorPlanOptions(args, io);
+  const config = loadConfig(configOverrides(args), io.env, io.cwd);
   // git answers while the checkout is read and hashed: started first, since reading never yields.
-  let reading: Promise<RevisionInfo> | undefined;
-  const session = await openSession(args, io, (config) => (reading = readRevision(config.root, io.env, config.publish.defaultBranch)));
-  const { config, checkout } = session;
-  const { listing, inputs } = await readInputs(config, checkout, io);
-  const revision = await (reading as Promise<RevisionInfo>);
+  const reading = readRevision(config.root, io.env, config.publish.defaultBranch);
+  // The walk says whether the checkout changed since a memo was kept, so it comes first there.
+  const walked = dry && memoizable(args, config) ? await listCheckout(config, io) : undefined;
+  const revision = await reading;
   if (args.stage && command !== 'push') throw new ConfigError(`--stage is an option of push, not of ${command}`, { hint: 'stage with `dockmk push --stage`, then `dockmk promote`' });
   const tags = command !== 'push' ? undefined : args.stage ? stageTags(config, revision) : publishTags(config, revision);
   const reuse = reuseFrom(args);
-  const options = {
+  const fixed = {
     ...planOptions(config),
     ...flavored,
-    inputs,
     revision,
     ...(tags ? { publishTags: tags } : {}),
     ...(args.parents ? { parents: args.parents } : {}),
     ...(reuse ? { reuse } : {}),
     stage: args.stage ?? false,
-    ...(session.overridesChecked ? { overridesChecked: session.overridesChecked } : {}),
   };
-  const plan = await planSelection(command, args, session, options, io, async (first) => {
-    // --pull always: fresh digests of the images from elsewhere join the keys (a new base, new keys).
-    if (config.pull !== 'always') return null;
-    const baseDigests = await resolveBaseDigests(first, config, io);
-    return baseDigests.size > 0 ? { ...options, baseDigests } : null;
-  });
-  session.saveCaches?.();
-  return plan === null ? null : { plan, config, listing, parsed: modelSources(checkout, config.buildArgs) };
+  return { command, args, started, config, fixed, ...(walked ? { walked } : {}) };
+}
+
+export interface Planned {
+  readonly plan: BuildPlan;
+  readonly config: Config;
+  readonly listing: ContextListing;
+  /** The model's parse of the Dockerfiles, for the COPY check. */
+  readonly parsed: ParsedSources;
+}
+
+/**
+ * Whether a dry run's plan may come from (and go to) the plan memo (discover/plan-memo.ts): the
+ * legacy layout, whose plan depends on the checkout's files and the options alone, not on a
+ * change list, the history (--shard), a registry (--pull always), a bake file's variables (the
+ * environment) or the files a write-back previews. Its build directory must be there, so that
+ * a wrong --root is told so before anything walks it.
+ */
+function memoizable(args: BuildArgs, config: Config): boolean {
+  if (config.writeBack.length > 0 || (args['write-back'] ?? []).length > 0) return false;
+  if (config.bake !== null || config.services !== null || config.pull === 'always') return false;
+  if (args.since !== undefined || args.range !== undefined || args.files !== undefined || args.shard !== undefined) return false;
+  return statPath(join(config.root, config.paths.build))?.kind === 'directory';
 }

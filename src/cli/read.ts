@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import { discoverAnsible, type AnsibleDirs, type AnsibleFiles } from '../discover/ansible.js';
 import type { ContextListing } from '../discover/context.js';
-import { diskFiles, listedFiles, type CheckoutFiles } from '../discover/files.js';
+import { diskFiles, listedFiles, type CheckoutFiles, type ObserveRead } from '../discover/files.js';
 import { ParseCache } from '../discover/parse-cache.js';
 import { mayIncludeRoles, type FileReferences } from '../model/role-refs.js';
 import { buildRoleGraph } from '../model/roles.js';
@@ -19,7 +19,15 @@ import type { Io } from './session.js';
  * the runs that read it at all, so that each cache holds what one run visited.
  */
 export function cachedFiles(config: Config, part: 'checkout' | 'roles' | 'plays' | 'legacy'): CheckoutFiles {
-  return diskFiles(config.root, new ParseCache(join(config.stateDir, 'cache', `parse-${part}.json`), config.root));
+  return diskFiles(config.root, new ParseCache(join(config.stateDir, 'cache', `parse-${part}.json`), config.root), observers.get(config));
+}
+
+/** Who hears of every disk read of a run, by the run's configuration (one object a run). */
+const observers = new WeakMap<Config, ObserveRead>();
+
+/** Every file `cachedFiles(config, …)` reads from now on is told to `observe` (a plan memo's record). */
+export function observeReads(config: Config, observe: ObserveRead): void {
+  observers.set(config, observe);
 }
 
 /** The Ansible side through its parse caches; from `listing` where a run listed the context already. */

@@ -1,11 +1,10 @@
 // What every command starts with: configuration, then the checkout read and modelled.
 
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig, type BuilderSetting, type Config } from '../config/config.js';
 import { discoverCheckout } from '../discover/checkout.js';
 import { listContext, type ContextListing } from '../discover/context.js';
 import type { CheckoutFiles } from '../discover/files.js';
-import { DirCache } from '../discover/dir-cache.js';
 import { digestContext } from '../discover/digests.js';
 import type { ParseMemo } from '../model/memo.js';
 import type { RoleGraph } from '../model/roles.js';
@@ -13,9 +12,10 @@ import { playOwners, rolesRun, type PlayOwners } from '../model/service-plays.js
 import { buildCheckout, type Checkout, type DockerfileMemo } from '../model/checkout.js';
 import type { Engine } from '../execute/engine.js';
 import type { InputSources } from '../plan/inputs.js';
-import type { PlanOptions } from '../plan/plan.js';
 import { formatWarnings, type Output } from '../report/text.js';
 import { configOverrides, type GlobalArgs } from './options.js';
+import { listCheckout } from './plan-start.js';
+export { listCheckout, ownState, planOptions } from './plan-start.js';
 import { ansibleFiles, cachedFiles, readRoleGraph, saveCaches } from './read.js';
 import { ansibleSetup } from './selection.js';
 
@@ -43,10 +43,12 @@ export interface Session {
   readonly saveCaches?: () => void;
 }
 
-export async function openSession(args: GlobalArgs, io: Io, onConfig?: (config: Config) => void): Promise<Session> {
-  const config = loadConfig(configOverrides(args), io.env, io.cwd);
-  // Work that needs only the configuration (git, run side by side) starts before the checkout is read.
-  onConfig?.(config);
+export async function openSession(args: GlobalArgs, io: Io): Promise<Session> {
+  return sessionOf(loadConfig(configOverrides(args), io.env, io.cwd), io);
+}
+
+/** The session of a configuration loaded already (`loadConfig(configOverrides(args), …)`). */
+export async function sessionOf(config: Config, io: Io): Promise<Session> {
   const { checkout, files } = await readCheckout(config);
   saveCaches(io, files);
   if (checkout.warnings.length > 0) io.stderr.write(formatWarnings(checkout.warnings));
@@ -73,26 +75,10 @@ async function readCheckout(config: Config): Promise<{ checkout: Checkout; files
   return { checkout, files };
 }
 
-export function planOptions(config: Config): PlanOptions {
-  return {
-    namespace: config.namespace,
-    registry: config.registry,
-    buildArgs: config.buildArgs,
-    noCache: config.noCache,
-    pull: config.pull,
-    buildDir: config.paths.build,
-    labels: config.labels,
-    cacheFrom: config.cacheFrom,
-  };
-}
-
 /** The build context and the digest of each of its files, for input hashes; `io` hears of a digest cache that could not be written. */
-export async function readInputs(config: Config, checkout: Checkout, io?: Pick<Io, 'stderr'>): Promise<{ listing: ContextListing; inputs: InputSources }> {
+export async function readInputs(config: Config, checkout: Checkout, io?: Pick<Io, 'stderr'>, listed?: ContextListing): Promise<{ listing: ContextListing; inputs: InputSources }> {
   const warn = io === undefined ? undefined : (message: string): void => void io.stderr.write(`warning: ${message}\n`);
-  const dirs = new DirCache(join(config.stateDir, 'cache', 'dirs.json'), config.root);
-  const listing = await listContext(config.root, ownState(config), dirs);
-  const problem = dirs.save();
-  if (problem !== null) warn?.(`${dirs.file}: ${problem}`);
+  const listing = listed ?? (await listCheckout(config, io));
   const files = await digestContext(listing, join(config.stateDir, 'cache', 'digests.json'), warn);
   const contexts = await contextDigests(config, checkout, warn);
   return { listing, inputs: { files, layout: config.paths, roles: rolesOfServices(config, checkout, listing, io), ...(contexts.size > 0 ? { contexts } : {}) } };
@@ -132,12 +118,6 @@ export function ansibleModel(config: Config, checkout: Checkout, listing: Contex
   const existing = new Set(listing.entries.map((entry) => entry.path));
   const { graph } = readRoleGraph(ansibleFiles(config, listing), dirs, { io });
   return { graph: graph as RoleGraph, owners: playOwners(checkout, dirs, existing) };
-}
-
-/** dockmk's state directory, relative to the checkout, when it lies inside it. */
-export function ownState(config: Config): string[] {
-  const inside = relative(config.root, config.stateDir);
-  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside) ? [inside.split(sep).join('/')] : [];
 }
 
 /** The engine, with dockerode loaded only now: commands that need no engine start faster. */

@@ -46,20 +46,21 @@ export interface CheckoutFiles {
   readStat(path: string, stat: FileStat, keep?: (text: string) => boolean): string | null;
 }
 
-/** The files on disk under `root`, read through `cache` (a cache with no file reads everything). */
-export function diskFiles(root: string, cache: ParseCache): CheckoutFiles {
+/** What a reader of the disk saw at a path: its stat (symbolic links followed), or null for nothing there. */
+export type ObserveRead = (path: string, stat: FileStat | null) => void;
+
+/**
+ * The files on disk under `root`, read through `cache` (a cache with no file reads everything);
+ * `observe` hears of every path stat-ed, for a memo of what the reads led to (plan-memo.ts).
+ */
+export function diskFiles(root: string, cache: ParseCache, observe?: ObserveRead): CheckoutFiles {
   // Paths are relative and clean already: concatenating is what path.join would do, minus its cost.
   const base = root.endsWith('/') ? root : `${root}/`;
   let buffer = Buffer.allocUnsafe(64 * 1024);
   const stat = (path: string): FileStat | null => {
-    let found: Stats | undefined;
-    try {
-      found = statSync(base + path, { throwIfNoEntry: false });
-    } catch (error) {
-      if (missing(error)) return null;
-      throw error;
-    }
-    return found ? fromStats(found) : null;
+    const found = statPath(base + path);
+    observe?.(path, found);
+    return found;
   };
   const readStat = (path: string, found: FileStat, keep?: (text: string) => boolean): string | null => {
     const cached = cache.lookup(path, found, keep);
@@ -90,11 +91,15 @@ export function diskFiles(root: string, cache: ParseCache): CheckoutFiles {
       // Non-blocking, so that a FIFO where a file is expected does not hang the run.
       fd = openSync(base + path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (error) {
-      if (missing(error)) return null;
+      if (missing(error)) {
+        observe?.(path, null);
+        return null;
+      }
       throw error;
     }
     try {
       const found = fromStats(fstatSync(fd));
+      observe?.(path, found);
       if (found.kind !== 'file') return { kind: otherKind(found.kind), text: null };
       return { kind: 'file', text: cache.store(path, found, readAll(fd, found.size), keep) };
     } finally {
@@ -153,6 +158,11 @@ export function listedFiles(listing: ContextListing, disk: CheckoutFiles): Check
   };
 }
 
+/** The listing's entries by path. */
+export function listedEntries(listing: ContextListing): ReadonlyMap<string, ContextEntry> {
+  return indexListing(listing).entries;
+}
+
 /** Each listing's entries by path and by directory, made once however many readers it serves. */
 const listingIndexes = new WeakMap<ContextListing, { entries: Map<string, ContextEntry>; children: Map<string, DirEntry[]> }>();
 
@@ -176,6 +186,18 @@ function indexListing(listing: ContextListing): { entries: Map<string, ContextEn
 function sortedByName(list: readonly DirEntry[]): boolean {
   for (let i = 1; i < list.length; i++) if ((list[i - 1] as DirEntry).name > (list[i] as DirEntry).name) return false;
   return true;
+}
+
+/** What stat says about an absolute path, symbolic links followed; null when nothing is there. */
+export function statPath(path: string): FileStat | null {
+  let found: Stats | undefined;
+  try {
+    found = statSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    if (missing(error)) return null;
+    throw error;
+  }
+  return found ? fromStats(found) : null;
 }
 
 function readEntries(dir: string): DirEntry[] {
