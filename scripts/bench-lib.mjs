@@ -24,6 +24,7 @@ function runOnce(run) {
   const started = performance.now();
   const result = spawnSync(run.command, run.args, { encoding: 'utf8', maxBuffer: 256 << 20, ...run.options });
   const took = performance.now() - started;
+  run.after?.();
   if (result.status !== 0) {
     const why = (result.stderr || result.error?.message || '').trim().split('\n').slice(-3).join(' | ');
     throw new Error(`${run.label}: ${run.command} ${run.args.join(' ')} exited ${result.status}: ${why}`);
@@ -32,7 +33,7 @@ function runOnce(run) {
 }
 
 /**
- * Times each run (`{ label, command, args, options, before }`, `before` untimed) in fresh
+ * Times each run (`{ label, command, args, options, before, after }`, `before` and `after` untimed) in fresh
  * processes, taking turns, so that a change of load on the machine shows in all of them alike.
  * Returns, by label, the median wall time and the last output.
  */
