@@ -58,7 +58,7 @@ async function dryRun(command: BuildCommand, args: BuildArgs, io: Io): Promise<v
   const begun = await beginPlan(command, args, io, true);
   const { config, walked } = begun;
   // The key: everything but the checkout's files that the plan, and so the printed text, depends on.
-  const memo = walked === undefined ? null : new PlanMemo(config.stateDir, { command, args: { ...args, $0: undefined }, cwd: io.cwd, config, fixed: begun.fixed }, begun.started);
+  const memo = walked === undefined ? null : new PlanMemo(config.stateDir, { command, args: { ...args, $0: undefined }, cwd: io.cwd, config, fixed: await begun.options() }, begun.started);
   const printed = memo !== null && walked !== undefined ? memo.read(walked) : null;
   if (typeof printed === 'string') {
     io.stdout.write(printed);
@@ -82,35 +82,41 @@ export interface Begun {
   /** Wall-clock time, as file mtimes are (io.now is for durations). */
   readonly started: number;
   readonly config: Config;
-  /** The options that do not depend on the checkout's files. */
-  readonly fixed: Omit<PlanOptions, 'inputs'>;
+  /** The options that do not depend on the checkout's files, once git has answered (made once). */
+  readonly options: () => Promise<Omit<PlanOptions, 'inputs'>>;
   /** The checkout's walk, made first when the plan may come from the memo. */
   readonly walked?: ContextListing;
 }
 
-/** What planning needs before the checkout is read: the configuration, the revision, the options. */
+/**
+ * What planning needs besides the checkout: the configuration, then the options, which wait
+ * for git; the checkout's walk first when the plan may come from the memo.
+ */
 async function beginPlan(command: BuildCommand, args: BuildArgs, io: Io, dry: boolean): Promise<Begun> {
   const started = Date.now();
   const flavored = flavorPlanOptions(args, io);
   const config = loadConfig(configOverrides(args), io.env, io.cwd);
   // git answers while the checkout is read and hashed: started first, since reading never yields.
   const reading = readRevision(config.root, io.env, config.publish.defaultBranch);
+  let fixed: Promise<Omit<PlanOptions, 'inputs'>> | undefined;
+  const options = (): Promise<Omit<PlanOptions, 'inputs'>> =>
+    (fixed ??= reading.then((revision) => {
+      if (args.stage && command !== 'push') throw new ConfigError(`--stage is an option of push, not of ${command}`, { hint: 'stage with `dockmk push --stage`, then `dockmk promote`' });
+      const tags = command !== 'push' ? undefined : args.stage ? stageTags(config, revision) : publishTags(config, revision);
+      const reuse = reuseFrom(args);
+      return {
+        ...planOptions(config),
+        ...flavored,
+        revision,
+        ...(tags ? { publishTags: tags } : {}),
+        ...(args.parents ? { parents: args.parents } : {}),
+        ...(reuse ? { reuse } : {}),
+        stage: args.stage ?? false,
+      };
+    }));
   // The walk says whether the checkout changed since a memo was kept, so it comes first there.
   const walked = dry && memoizable(args, config) ? await listCheckout(config, io) : undefined;
-  const revision = await reading;
-  if (args.stage && command !== 'push') throw new ConfigError(`--stage is an option of push, not of ${command}`, { hint: 'stage with `dockmk push --stage`, then `dockmk promote`' });
-  const tags = command !== 'push' ? undefined : args.stage ? stageTags(config, revision) : publishTags(config, revision);
-  const reuse = reuseFrom(args);
-  const fixed = {
-    ...planOptions(config),
-    ...flavored,
-    revision,
-    ...(tags ? { publishTags: tags } : {}),
-    ...(args.parents ? { parents: args.parents } : {}),
-    ...(reuse ? { reuse } : {}),
-    stage: args.stage ?? false,
-  };
-  return { command, args, started, config, fixed, ...(walked ? { walked } : {}) };
+  return { command, args, started, config, options, ...(walked ? { walked } : {}) };
 }
 
 export interface Planned {

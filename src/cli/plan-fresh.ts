@@ -15,14 +15,14 @@ import { readInputs, sessionOf, type Io } from './session.js';
  * memo would not say it again) or hashed a context of its own.
  */
 export async function finishPlan(begun: Begun, io: Io, log: ReadLog | null): Promise<{ planned: Planned | null; keep: boolean }> {
-  const { command, args, config, fixed } = begun;
+  const { command, args, config } = begun;
   if (log !== null) observeReads(config, log.observe);
   let warned = false;
   const watched: Io = log === null ? io : { ...io, stderr: { write: (text: string) => ((warned = true), io.stderr.write(text)) } };
   const session = await sessionOf(config, watched);
   const { checkout } = session;
   const { listing, inputs } = await readInputs(config, checkout, watched, begun.walked);
-  const options = { ...fixed, inputs, ...(session.overridesChecked ? { overridesChecked: session.overridesChecked } : {}) };
+  const options = { ...(await begun.options()), inputs, ...(session.overridesChecked ? { overridesChecked: session.overridesChecked } : {}) };
   const plan = await planSelection(command, args, session, options, watched, async (first) => {
     // --pull always: fresh digests of the images from elsewhere join the keys (a new base, new keys).
     if (config.pull !== 'always') return null;
