@@ -88,6 +88,17 @@ class DockerEngine implements Engine {
   }
 
   async ping(signal: AbortSignal): Promise<void> {
+    await this.pingOnly(signal);
+    // Every engine since API 1.25 says its version in a header of the ping; an older one only in /version.
+    const header = this.pingHeaders?.['api-version'];
+    if (typeof header === 'string' && compareVersions(header, MIN_API_VERSION) >= 0) return;
+    const facts = await this.engineFacts(signal);
+    const old = tooOld(this.address, facts.apiVersion, facts.name);
+    if (old !== null) throw old;
+  }
+
+  /** `GET /_ping`: an engine answers there (its headers kept), or the address is refused. */
+  private async pingOnly(signal: AbortSignal): Promise<void> {
     let body: unknown;
     try {
       body = await this.get(
@@ -102,19 +113,16 @@ class DockerEngine implements Engine {
     }
     const stranger = notAnEngine(this.address, null, body);
     if (stranger !== null) throw stranger;
-    // Every engine since API 1.25 says its version in a header of the ping; an older one only in /version.
-    const header = this.pingHeaders?.['api-version'];
-    if (typeof header === 'string' && compareVersions(header, MIN_API_VERSION) >= 0) return;
-    const facts = await this.engineFacts(signal);
-    const old = tooOld(this.address, facts.apiVersion, facts.name);
-    if (old !== null) throw old;
   }
 
   /** What the engine is (product, API, builder), asked once: `GET /version` and the headers of `/_ping`. */
   private engineFacts(signal: AbortSignal): Promise<EngineFacts> {
     this.facts ??= (async () => {
-      if (this.pingHeaders === null) await this.ping(signal);
-      const version = await this.get('/version', signal, (docker) => docker.version());
+      // /version asked beside the ping (one round trip, not two); the ping's verdict on the address comes first.
+      const asking = this.get('/version', signal, (docker) => docker.version());
+      asking.catch(() => undefined);
+      if (this.pingHeaders === null) await this.pingOnly(signal);
+      const version = await asking;
       if (!isObject(version)) throw garbled(this.address, '/version', version);
       return engineFactsFrom(version, this.pingHeaders ?? {});
     })().catch((error: unknown) => {

@@ -63,9 +63,12 @@ const NO_STATE: RegistryState = { latest: new Map(), tags: new Map() };
 export async function runPlan(plan: BuildPlan, ctx: RunContext, options: RunOptions = DEFAULT_RUN_OPTIONS): Promise<RunResult> {
   const started = ctx.now();
   ctx.emit({ kind: 'run-start', plan, engine: ctx.engine.address, at: started, jobs: options.jobs });
+  // What the engine is (its builder) is asked beside the ping, whose failure is the one said.
+  const choosing = plan.steps.some((step) => step.kind === 'build') && ctx.engine.builder ? ctx.engine.builder(ctx.signal) : null;
+  choosing?.catch(() => undefined);
   if (plan.steps.some((step) => step.kind !== 'push' || step.source === null)) await ctx.engine.ping(ctx.signal);
-  if (plan.steps.some((step) => step.kind === 'build') && ctx.engine.builder) {
-    const builder = await ctx.engine.builder(ctx.signal);
+  if (choosing !== null) {
+    const builder = await choosing;
     ctx.emit({ kind: 'builder', builder: builder.name, reason: builder.reason });
     refuseBuildkitSyntax(plan, builder);
   }
