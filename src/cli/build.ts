@@ -32,6 +32,8 @@ export function buildCommand(command: BuildCommand, io: Io) {
       }),
     handler: async (args: BuildArgs): Promise<void> => {
       if (args['dry-run']) return dryRun(command, args, io);
+      // A real run needs both: their modules load together, not one after the other.
+      void import('./run-plan.js').catch(() => undefined);
       const planned = await planCommand(command, args, io);
       if (planned !== null) await runOrPrint(planned.plan, planned.config, args, io, planned.listing, planned.parsed);
     },
@@ -45,8 +47,9 @@ export function buildOptions(yargs: Argv) {
 
 /** discover → model → plan for a build command; null when nothing is selected (and not --dry-run). */
 export async function planCommand(command: BuildCommand, args: BuildArgs, io: Io): Promise<Planned | null> {
+  const loading = import('./plan-fresh.js');
   const begun = await beginPlan(command, args, io, false);
-  const { finishPlan } = await import('./plan-fresh.js');
+  const { finishPlan } = await loading;
   return (await finishPlan(begun, io, null)).planned;
 }
 
