@@ -29,36 +29,31 @@ import type { PublishArgs, RunArgs } from './run.js';
 import { openEngine, type Io } from './session.js';
 import type { WriteBackHook } from './write-back.js';
 
+/** A real run: the plan and what runOrPrint prepared for it. */
+export interface RealRun {
+  readonly plan: BuildPlan;
+  readonly config: Config;
+  readonly args: RunArgs & Pick<PublishArgs, 'manifest'>;
+  readonly io: Io;
+  readonly listing: ContextListing | undefined;
+  readonly writeBack: WriteBackHook | null;
+  readonly report: ReportHook | null;
+  readonly parsed: ParsedSources | undefined;
+}
+
 /** Runs the plan with the checkout locked (one run at a time: a second one waits, saying for whom). */
-export async function runLocked(
-  plan: BuildPlan,
-  config: Config,
-  args: RunArgs & Pick<PublishArgs, 'manifest'>,
-  io: Io,
-  listing: ContextListing | undefined,
-  writeBack: WriteBackHook | null,
-  report: ReportHook | null,
-  parsed: ParsedSources | undefined,
-): Promise<void> {
+export async function runLocked(run: RealRun): Promise<void> {
+  const { plan, config, io, report } = run;
   const lock = await lockCheckout(config.stateDir, plan.command, { signal: io.signal, say: (line) => io.stderr.write(`${line}\n`) });
   try {
-    await runAndReport(plan, config, args, io, listing, writeBack, report, parsed);
+    await runAndReport(run);
   } finally {
     lock.release();
     await report?.write();
   }
 }
 
-async function runAndReport(
-  plan: BuildPlan,
-  config: Config,
-  args: RunArgs & Pick<PublishArgs, 'manifest'>,
-  io: Io,
-  listing: ContextListing | undefined,
-  writeBack: WriteBackHook | null,
-  report: ReportHook | null,
-  parsed: ParsedSources | undefined,
-): Promise<void> {
+async function runAndReport({ plan, config, args, io, listing, writeBack, report, parsed }: RealRun): Promise<void> {
   if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new ConfigError(`--jobs ${args.jobs} is not a positive whole number`);
   if (listing) checkContextSources(plan, listing, parsed);
   const credentials = loadCredentials(config.dockerConfigDir, io.env, config.registry);

@@ -112,7 +112,7 @@ export async function runOrPrint(
   // What only a real run needs (the engine's, the registry's and the reporters' code) loads now:
   // a dry run, the plan printed from the plan memo above all, never compiles it.
   const { runLocked } = await import('./run-plan.js');
-  await runLocked(plan, config, args, io, listing, writeBack, report, parsed);
+  await runLocked({ plan, config, args, io, listing, writeBack, report, parsed });
   return undefined;
 }
 
