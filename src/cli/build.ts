@@ -8,9 +8,9 @@ import { statPath } from '../discover/files.js';
 import { PlanMemo, ReadLog } from '../discover/plan-memo.js';
 import type { ContextListing } from '../discover/context.js';
 import { readRevision } from '../discover/revision.js';
-import type { ParsedSources } from '../plan/parsed-sources.js';
+import { keepSources, keptSources, type KeptSources, type ParsedSources } from '../plan/parsed-sources.js';
 import type { BuildCommand, PlanOptions } from '../plan/plan.js';
-import type { BuildPlan } from '../plan/types.js';
+import { PLAN_VERSION, type BuildPlan } from '../plan/types.js';
 import { flavorOptions, flavorPlanOptions, type FlavorArgs } from './flavor.js';
 import { configOverrides, globalOptions, selectionOptions, type GlobalArgs, type SelectionArgs } from './options.js';
 import { imageOptions, publishOptions, publishTags, runOptions, runOrPrint, type ImageArgs, type PublishArgs, type RunArgs } from './run.js';
@@ -34,7 +34,7 @@ export function buildCommand(command: BuildCommand, io: Io) {
       if (args['dry-run']) return dryRun(command, args, io);
       // A real run needs both: their modules load together, not one after the other.
       void import('./run-plan.js').catch(() => undefined);
-      const planned = await planCommand(command, args, io);
+      const planned = await runPlanned(command, args, io);
       if (planned !== null) await runOrPrint(planned.plan, planned.config, args, io, planned.listing, planned.parsed);
     },
   };
@@ -59,10 +59,8 @@ export async function planCommand(command: BuildCommand, args: BuildArgs, io: Io
  */
 async function dryRun(command: BuildCommand, args: BuildArgs, io: Io): Promise<void> {
   const begun = await beginPlan(command, args, io, true);
-  const { config, walked } = begun;
-  // The key: everything but the checkout's files that the plan, and so the printed text, depends on.
-  const memo = walked === undefined ? null : new PlanMemo(config.stateDir, { command, args: { ...args, $0: undefined }, cwd: io.cwd, config, fixed: await begun.options() }, begun.started);
-  const printed = memo !== null && walked !== undefined ? memo.read(walked) : null;
+  const memo = await memoOf(begun, io);
+  const printed = memo?.read(begun.walked as ContextListing);
   if (typeof printed === 'string') {
     io.stdout.write(printed);
     return;
@@ -72,11 +70,51 @@ async function dryRun(command: BuildCommand, args: BuildArgs, io: Io): Promise<v
   const { finishPlan } = await import('./plan-fresh.js');
   const { planned, keep } = await finishPlan(begun, io, log);
   if (planned === null) return;
-  const text = await runOrPrint(planned.plan, config, args, io, planned.listing, planned.parsed);
-  if (memo !== null && log !== null && keep && typeof text === 'string') {
-    const problem = memo.write(planned.listing, log, text);
-    if (problem !== null) io.stderr.write(`warning: ${memo.file}: cannot keep the plan (${problem}); the next run plans again\n`);
-  }
+  const text = await runOrPrint(planned.plan, begun.config, args, io, planned.listing, planned.parsed);
+  if (keep && typeof text === 'string') keepPlan(memo, planned.listing, log, text, io);
+}
+
+/**
+ * A real run's plan: from the plan memo when the same command planned it before on the checkout
+ * as it is (the plan is pure data: a no-op run then neither reads nor models the checkout);
+ * else planned and kept there, with the COPY sources the model parsed, before anything runs.
+ */
+export async function runPlanned(command: BuildCommand, args: BuildArgs, io: Io): Promise<Planned | null> {
+  const begun = await beginPlan(command, args, io, true);
+  const memo = await memoOf(begun, io);
+  const kept = memo?.read(begun.walked as ContextListing);
+  if (isKeptRun(kept, begun.config.root)) return { plan: kept.plan, config: begun.config, listing: begun.walked as ContextListing, parsed: keptSources(kept.sources) };
+  const log = memo === null ? null : new ReadLog();
+  const { finishPlan } = await import('./plan-fresh.js');
+  const { planned, keep } = await finishPlan(begun, io, log);
+  if (planned !== null && keep) keepPlan(memo, planned.listing, log, { plan: planned.plan, sources: keepSources(planned.plan.steps, planned.parsed) } satisfies KeptRun, io);
+  return planned;
+}
+
+/** The memo of a command whose plan may come from it (the checkout walked first); else null. */
+async function memoOf(begun: Begun, io: Io): Promise<PlanMemo | null> {
+  const { command, args, config, walked } = begun;
+  if (walked === undefined) return null;
+  // The key: everything but the checkout's files that the plan, and so the printed text, depends on.
+  return new PlanMemo(config.stateDir, { command, args: { ...args, $0: undefined }, cwd: io.cwd, config, fixed: await begun.options() }, begun.started);
+}
+
+function keepPlan(memo: PlanMemo | null, listing: ContextListing, log: ReadLog | null, value: unknown, io: Io): void {
+  if (memo === null || log === null) return;
+  const problem = memo.write(listing, log, value);
+  if (problem !== null) io.stderr.write(`warning: ${memo.file}: cannot keep the plan (${problem}); the next run plans again\n`);
+}
+
+/** What a real run keeps in the memo: its plan, and the COPY sources for the context check. */
+interface KeptRun {
+  readonly plan: BuildPlan;
+  readonly sources: KeptSources;
+}
+
+function isKeptRun(value: unknown, root: string): value is KeptRun {
+  if (value === null || typeof value !== 'object') return false;
+  const { plan, sources } = value as Partial<KeptRun>;
+  return plan?.version === PLAN_VERSION && plan.root === root && Array.isArray(plan.steps) && sources !== null && typeof sources === 'object';
 }
 
 export interface Begun {
@@ -95,7 +133,7 @@ export interface Begun {
  * What planning needs besides the checkout: the configuration, then the options, which wait
  * for git; the checkout's walk first when the plan may come from the memo.
  */
-async function beginPlan(command: BuildCommand, args: BuildArgs, io: Io, dry: boolean): Promise<Begun> {
+async function beginPlan(command: BuildCommand, args: BuildArgs, io: Io, memo: boolean): Promise<Begun> {
   const started = Date.now();
   const flavored = flavorPlanOptions(args, io);
   const config = loadConfig(configOverrides(args), io.env, io.cwd);
@@ -118,7 +156,7 @@ async function beginPlan(command: BuildCommand, args: BuildArgs, io: Io, dry: bo
       };
     }));
   // The walk says whether the checkout changed since a memo was kept, so it comes first there.
-  const walked = dry && memoizable(args, config) ? await listCheckout(config, io) : undefined;
+  const walked = memo && memoizable(args, config) ? await listCheckout(config, io) : undefined;
   return { command, args, started, config, options, ...(walked ? { walked } : {}) };
 }
 
@@ -131,7 +169,7 @@ export interface Planned {
 }
 
 /**
- * Whether a dry run's plan may come from (and go to) the plan memo (discover/plan-memo.ts): the
+ * Whether a command's plan may come from (and go to) the plan memo (discover/plan-memo.ts): the
  * legacy layout, whose plan depends on the checkout's files and the options alone, not on a
  * change list, the history (--shard), a registry (--pull always), a bake file's variables (the
  * environment) or the files a write-back previews. Its build directory must be there, so that

@@ -26,3 +26,22 @@ function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }
+
+/** The sources of each build step by its id, as a plan memo keeps them beside the plan (JSON). */
+export type KeptSources = Readonly<Record<string, readonly ContextSource[]>>;
+
+/** What `parsed` says of each build step of `steps` (the steps it has no parse of left out). */
+export function keepSources(steps: readonly { readonly kind: string }[], parsed: ParsedSources): KeptSources {
+  const kept: Record<string, readonly ContextSource[]> = {};
+  for (const step of steps) {
+    if (step.kind !== 'build') continue;
+    const sources = parsed(step as BuildStep);
+    if (sources !== undefined) kept[(step as BuildStep).id] = sources;
+  }
+  return kept;
+}
+
+/** The kept sources handed out again, by step id. */
+export function keptSources(kept: KeptSources): ParsedSources {
+  return (step) => (Object.hasOwn(kept, step.id) ? kept[step.id] : undefined);
+}

@@ -26,9 +26,14 @@ function backdate(root: string, seconds = HOUR_AGO): void {
 }
 
 async function dryRun(root: string, state: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return dockmk(root, state, '--dry-run', ...args);
+}
+
+/** dockmk test, with an engine that never answers: a real run plans, then stops at the ping. */
+async function dockmk(root: string, state: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(['test', '--dry-run', '--root', root, ...args], {
+  const code = await main(['test', '--root', root, ...args], {
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
     env: { HOME: '/nonexistent', DOCKER_HOST: 'unix:///nonexistent/docker.sock', DOCKMK_STATE_DIR: state, GITHUB_SHA: '0'.repeat(40) },
@@ -95,6 +100,55 @@ test('a run that warns keeps no memo, so that its warnings are said again', asyn
     assert.match(stderr, /BadName\/Dockerfile: "BadName" is not a valid image name/, run);
   }
   assert.not.ok(existsSync(join(state, 'cache', 'plans')), 'no memo kept');
+});
+
+/** The one memo file of `state`. */
+function onlyMemo(state: string): string {
+  const dir = join(state, 'cache', 'plans');
+  const [name, ...more] = readdirSync(dir);
+  assert.ok(name !== undefined && more.length === 0, 'one memo kept');
+  return join(dir, name);
+}
+
+function editMemo(file: string, edit: (memo: { value: { plan: { steps: unknown[] }; sources: Record<string, unknown> } }) => void): void {
+  const memo = JSON.parse(readFileSync(file, 'utf8'));
+  edit(memo);
+  writeFileSync(file, JSON.stringify(memo));
+}
+
+const NO_ENGINE = /no Docker engine answers at unix:\/\/\/nonexistent\/docker.sock/;
+
+test('a real run keeps its plan, runs it from the memo next time, and plans again after an edit', async () => {
+  const root = checkout();
+  const state = tempDir('dockmk-memo-state-');
+  const first = await dockmk(root, state);
+  assert.is(first.code, 1);
+  assert.match(first.stderr, NO_ENGINE, 'planned, then stopped at the ping');
+  const planned = JSON.parse((await dryRun(root, tempDir('dockmk-memo-fresh-'), '--json')).stdout) as { steps: { action: string }[] };
+  const kept = onlyMemo(state);
+  editMemo(kept, (memo) => {
+    assert.is(memo.value.plan.steps.length, planned.steps.length, 'the plan kept whole');
+    assert.is(Object.keys(memo.value.sources).length, planned.steps.filter((step) => step.action === 'build').length, 'the COPY sources of every build');
+    // Nothing to do: a run that takes its plan from here needs no engine.
+    memo.value.plan.steps = [];
+  });
+  const second = await dockmk(root, state);
+  assert.equal([second.code, second.stderr], [0, ''], 'run from the memo');
+  assert.match(second.stdout, /nothing to do/);
+
+  // The dry run has a key of its own: it plans (and prints) the whole plan.
+  assert.is((await dryRun(root, state, '--json')).stdout, JSON.stringify(planned, null, 2) + '\n');
+
+  // A memo that holds no plan is no answer.
+  editMemo(kept, (memo) => (memo.value = 'a dry run\'s text' as never));
+  assert.match((await dockmk(root, state)).stderr, NO_ENGINE, 'planned afresh');
+
+  editMemo(kept, (memo) => (memo.value.plan.steps = []));
+  assert.is((await dockmk(root, state)).code, 0);
+  const tasks = join(root, 'playbooks/roles/common/tasks/main.yml');
+  writeFileSync(tasks, `${readFileSync(tasks, 'utf8')}\n- name: one more\n  debug: msg=more\n`);
+  utimesSync(tasks, HOUR_AGO + 1, HOUR_AGO + 1);
+  assert.match((await dockmk(root, state)).stderr, NO_ENGINE, 'an edited role: planned afresh');
 });
 
 test.run();

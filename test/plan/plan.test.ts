@@ -56,6 +56,8 @@ test('every command over every service of the legacy-shaped fixture gives a well
     const plan = planBuild(checkout, command, [], planOptionsFor(config));
     assertWellFormed(plan, checkout);
     assert.is(builds(plan).length, checkout.services.size, command);
+    // The plan is data: a real run's plan memo (src/cli/build.ts) keeps it as JSON and runs what it reads back.
+    assert.equal(JSON.parse(JSON.stringify(plan)), plan, `${command}: the same after JSON`);
   }
 });
 
