@@ -53,10 +53,15 @@ export async function build(step: BuildStep, ctx: StepContext): Promise<StepDeta
   const labelled = withLabelInstruction(step.content, labels);
   // A file that changes while it is sent fails the archive. The engine's client may have stopped
   // reading it by then (an error event no one listens to would end the process): the cause is
-  // kept here, and is what the step fails with.
+  // kept here, and is what the step fails with. The build is stopped at once: the engine would
+  // otherwise wait for the rest of a request body that never comes (minutes, on BuildKit).
   const context = packContext(listing, labelled ?? step.content, step.files);
   let contextFailure: Error | null = null;
-  context.on('error', (error: Error) => (contextFailure ??= error));
+  const broken = new AbortController();
+  context.on('error', (error: Error) => {
+    contextFailure ??= error;
+    broken.abort();
+  });
   try {
     const { imageId } = await engine.build(
       {
@@ -70,7 +75,7 @@ export async function build(step: BuildStep, ctx: StepContext): Promise<StepDeta
         cacheFrom: step.cacheFrom,
         registryAuth: (host) => ctx.credentials.forRegistry(host),
       },
-      { signal: ctx.signal, onLine: ctx.onLine },
+      { signal: AbortSignal.any([ctx.signal, broken.signal]), onLine: ctx.onLine },
     );
     if (contextFailure !== null) throw contextFailure;
     return { status: 'done', imageId, ...known };

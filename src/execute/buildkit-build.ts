@@ -37,6 +37,8 @@ export async function buildkitBuild(transport: BuildkitTransport, request: Build
     const upload = new AbortController();
     const stopUpload = (): void => upload.abort();
     options.signal.addEventListener('abort', stopUpload, { once: true });
+    // Aborted already (an interrupt, a context that failed while the session opened): no upload.
+    if (options.signal.aborted) stopUpload();
     let stream: NodeJS.ReadableStream;
     try {
       stream = await transport.startBuild(

@@ -1,7 +1,7 @@
 // The context as it is streamed: each file as it was listed and hashed, or a failure naming
 // it; and COPY sources that .dockerignore leaves out, found before anything is built.
 
-import { appendFileSync, rmSync, utimesSync } from 'node:fs';
+import { appendFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import * as assert from 'uvu/assert';
@@ -53,6 +53,36 @@ test('a large file is streamed, checked the same way; every byte of every file a
   appendFileSync(join(root, 'large.bin'), 'more');
   const grown = await drain(packContext(listing, 'FROM x\n')).then(() => null, (error: Error) => error);
   assert.is(grown?.message, 'large.bin changed while it was being sent to the engine');
+});
+
+/** The size field of the first header `stream` sends (octal, or base-256 past 8 GiB), the rest not read. */
+function firstSize(stream: Readable): Promise<bigint> {
+  return new Promise((resolve, reject) => {
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, Buffer.from(chunk)]);
+      if (head.length < 512) return;
+      stream.off('data', onData);
+      stream.destroy();
+      const field = head.subarray(124, 136);
+      if ((field[0] ?? 0) & 0x80) resolve(field.subarray(1).reduce((size, byte) => (size << 8n) | BigInt(byte), 0n));
+      else resolve(BigInt(`0o${field.toString('latin1').replace(/[\0 ]+$/, '') || '0'}`));
+    };
+    stream.on('data', onData);
+    stream.on('error', reject);
+  });
+}
+
+test('a 4 GiB file and one past the ustar limit (8 GiB): each header says its size whole', async () => {
+  // Sparse files: no disk; only the first header is read. What the engine does with such an
+  // entry, and with the entries after it, test/it/checkout-faults.test.ts checks.
+  for (const size of [4n * 1024n ** 3n, 8n * 1024n ** 3n + 1n]) {
+    const root = tree({});
+    writeFileSync(join(root, 'big.bin'), '');
+    truncateSync(join(root, 'big.bin'), Number(size));
+    assert.is(await firstSize(packContext(await listContext(root), 'FROM x\n')), size, `${size} bytes`);
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 async function checkoutWith(dockerignore: string | null) {

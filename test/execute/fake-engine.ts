@@ -68,7 +68,9 @@ export class RecordingEngine implements Engine {
     this.running += 1;
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {
-      this.contexts.push(await drain(request.context));
+      // As the real engines do with a body that breaks off (tar-stream's error, not an end): they
+      // wait for the rest until the call is aborted (BuildKit for minutes).
+      this.contexts.push(await drain(request.context).catch(() => this.stalled(options.signal)));
       const build: BuildOptions = {
         dockerfile: request.dockerfile,
         tag: name,
@@ -111,6 +113,13 @@ export class RecordingEngine implements Engine {
   async checkAuth(auth: RegistryAuth): Promise<void> {
     this.calls.push({ op: 'auth', ref: auth.serveraddress });
     if (this.rejectAuth !== null) throw new EngineError(this.rejectAuth);
+  }
+
+  private stalled(signal: AbortSignal): Promise<never> {
+    return new Promise((_, reject) => {
+      if (signal.aborted) return reject(new InterruptedError('interrupted'));
+      signal.addEventListener('abort', () => reject(new InterruptedError('interrupted')), { once: true });
+    });
   }
 
   private wait(name: string, signal: AbortSignal): Promise<void> {

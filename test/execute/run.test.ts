@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import type { ContextListing } from '../../src/discover/context.js';
+import { listContext, type ContextListing } from '../../src/discover/context.js';
 import type { Credentials } from '../../src/execute/credentials.js';
 import { loadCredentials } from '../../src/execute/credentials.js';
 import type { RunEvent } from '../../src/execute/events.js';
@@ -148,6 +148,21 @@ test('a context above the threshold is flagged once, and the plain report warns 
   const quiet: RunEvent[] = [];
   await runPlan(plan, { ...context(new RecordingEngine(), quiet), listContext: big }, options);
   assert.equal(quiet.filter((event) => event.kind === 'context').map((event) => event.kind === 'context' && event.large), [false]);
+});
+
+test('a context file that changes before it is sent fails that build at once, naming it (the engine is not left waiting)', async () => {
+  const root = tempDir('dockmk-run-context-');
+  writeFileSync(join(root, 'build.json'), '{"event":"run-start"}\n');
+  const listing = await listContext(root);
+  writeFileSync(join(root, 'build.json'), '{"event":"run-start"}\n{"event":"step-start"}\n'); // `dockmk test --json > build.json`
+  const plan = planBuild(memoryCheckout({ app: 'FROM debian:bookworm\nADD . /checkout\n' }), 'test', ['app'], PLAN_OPTIONS);
+  const engine = new RecordingEngine();
+  engine.images.set('debian:bookworm', { id: 'sha256:present', labels: {} });
+  // The fake engine, like the real ones, waits for the rest of a body that breaks off until the call is aborted.
+  const result = await runPlan(plan, { ...context(engine, []), listContext: async () => listing });
+  assert.not.ok(result.ok);
+  assert.equal(result.results.map((r) => [r.step.id, r.status]), [['pull debian:bookworm', 'present'], ['build app', 'failed']]);
+  assert.is(result.results[1]?.reason, 'build app failed: build.json changed while it was being sent to the engine');
 });
 
 test.run();
