@@ -8,7 +8,7 @@
 // engine reads cut short. Sizes past the ustar limit (8 GiB) go in base-256, which the
 // engine reads.
 
-import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -128,7 +128,10 @@ async function sendFile(archive: ReturnType<typeof tarPack>, header: Headers, ro
     };
     if (!(await same())) throw changed(entry);
     try {
-      await pipeline(createReadStream('', { fd: file.fd, autoClose: false, start: 0, end: entry.size - 1 }), archive.entry(header));
+      // Read through the handle, not its bare descriptor: close() below then waits for a read still
+      // in flight when the archive was destroyed (an aborted build), instead of freeing a number
+      // that read would then take from whatever opens next (a socket).
+      await pipeline(file.createReadStream({ autoClose: false, start: 0, end: entry.size - 1 }), archive.entry(header));
     } catch (error) {
       // A file cut short while it was read: tar-stream's "Size mismatch".
       if (!(await same())) throw changed(entry);

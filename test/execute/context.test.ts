@@ -2,6 +2,7 @@
 // it; and COPY sources that .dockerignore leaves out, found before anything is built.
 
 import { appendFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import * as assert from 'uvu/assert';
@@ -81,9 +82,33 @@ test('a 4 GiB file and one past the ustar limit (8 GiB): each header says its si
     writeFileSync(join(root, 'big.bin'), '');
     truncateSync(join(root, 'big.bin'), Number(size));
     assert.is(await firstSize(packContext(await listContext(root), 'FROM x\n')), size, `${size} bytes`);
+    // The archive was destroyed in the middle of that file (as an aborted build does): the read
+    // in flight must not land on the descriptor number the next socket gets.
+    assert.is(await echo(join(root, 'echo.sock'), 'every byte arrives'), 'every byte arrives', 'a socket opened next is left alone');
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+/** `text` sent over a fresh unix socket and read back whole on the other end. */
+async function echo(path: string, text: string): Promise<string> {
+  const server = createServer((socket) => {
+    let got = '';
+    socket.on('data', (chunk) => (got += chunk));
+    socket.on('end', () => socket.end(got));
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const client = connect(path, () => client.end(text));
+      let back = '';
+      client.on('data', (chunk) => (back += chunk));
+      client.on('end', () => resolve(back));
+      client.on('error', reject);
+    });
+  } finally {
+    server.close();
+  }
+}
 
 async function checkoutWith(dockerignore: string | null) {
   const files: Record<string, string> = {
