@@ -6,13 +6,15 @@
 // DOCKMK_INSECURE_REGISTRIES). Credentials come from execute/credentials.ts and never leave here.
 
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { EngineError, InterruptedError } from '../errors.js';
+import { InterruptedError } from '../errors.js';
 import { canonicalRepository, formatImageRef, type ImageRef } from '../model/image-ref.js';
 import { redact, type Credentials } from './credentials.js';
+import { dockerCertificates, header, isCertificateFailure, isTlsFailure, reference, RegistryError, registryWords, retryAfterMs, type Reply } from './registry-reply.js';
+
+export { RegistryError, retryAfterMs } from './registry-reply.js';
 
 /** What a manifest GET accepts: Docker's and OCI's single manifests and lists. */
 const MANIFEST_TYPES = [
@@ -46,26 +48,7 @@ export interface RegistryOptions {
   readonly timeoutMs?: number;
 }
 
-interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-}
-
 type Action = 'pull' | 'pull,push';
-
-export class RegistryError extends EngineError {
-  constructor(
-    message: string,
-    readonly status: number | null,
-    options: { hint?: string | undefined; retryAfterMs?: number | undefined } = {},
-  ) {
-    super(message, { hint: options.hint });
-    this.retryAfterMs = options.retryAfterMs;
-  }
-
-  readonly retryAfterMs: number | undefined;
-}
 
 export function connectRegistry(options: RegistryOptions): Registry {
   return new RegistryClient(options);
@@ -283,50 +266,3 @@ class RegistryClient implements Registry {
   }
 }
 
-/** The CA certificates Docker trusts for one registry: /etc/docker/certs.d/<host[:port]>/*.crt. */
-function dockerCertificates(dir: string, domain: string): string[] {
-  try {
-    return readdirSync(`${dir}/${domain}`)
-      .filter((name) => name.endsWith('.crt'))
-      .map((name) => readFileSync(`${dir}/${domain}/${name}`, 'utf8'));
-  } catch {
-    return [];
-  }
-}
-
-function reference(ref: ImageRef): string {
-  return ref.digest ?? ref.tag ?? 'latest';
-}
-
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** The registry's error words: `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"…"}]}`. */
-function registryWords(reply: Reply): string {
-  try {
-    const parsed = JSON.parse(reply.body.toString('utf8')) as { errors?: { code?: string; message?: string }[] };
-    return (parsed.errors ?? []).map((e) => [e.code, e.message].filter(Boolean).join(': ')).join('; ');
-  } catch {
-    return reply.body.toString('utf8').trim().slice(0, 200);
-  }
-}
-
-/** `Retry-After: 5` or an HTTP date, as milliseconds from now. */
-export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-function isTlsFailure(error: unknown): boolean {
-  const err = error as NodeJS.ErrnoException;
-  return err.code === 'EPROTO' || err.code === 'ECONNRESET' || /wrong version number|packet length too long|ssl|tls/i.test(err.message ?? '') || isCertificateFailure(error);
-}
-
-function isCertificateFailure(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code ?? '';
-  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code);
-}
