@@ -1,7 +1,9 @@
 // The Engine API's streamed answers (build, pull, push: one JSON message a line) and its errors,
-// read the same way for every engine. No dockerode here: execute/docker.ts hands the streams in.
+// read the same way for every engine, and `dial`: one Engine API call through docker-modem. Only
+// dockerode's types here: execute/docker.ts hands the streams and its client in.
 
 import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
 import { EngineError, InterruptedError } from '../errors.js';
 import type { CallOptions } from './engine.js';
 
@@ -119,5 +121,12 @@ export function describe(error: unknown): string {
 export function connectionBroke(error: unknown): EngineError {
   return new EngineError(`the engine connection broke: ${describe(error)}`, {
     hint: 'the engine stopped or restarted while it worked (killed, out of memory?): check that it runs (docker info, and its log), start it again (as root: `npm run setup`), and run the command again; what finished before stands',
+  });
+}
+
+/** One Engine API call through docker-modem, as a promise. */
+export function dial<T>(docker: Docker, options: Record<string, unknown>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    (docker.modem as unknown as { dial(options: object, callback: (error: unknown, data: T) => void): void }).dial(options, (error, data) => (error ? reject(error) : resolve(data)));
   });
 }

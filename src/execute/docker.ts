@@ -1,5 +1,6 @@
 // The Engine on a real Docker daemon, through dockerode. The only module that loads it (its parts,
-// docker-address.ts and docker-classic.ts, take its types and the client it hands them).
+// docker-address.ts, docker-classic.ts and docker-buildkit.ts, take its types and the client it
+// hands them).
 // dockerode (with BuildKit's gRPC and ssh2) takes ~90 ms to load; it is loaded on the first call
 // that streams (build, pull, push) or changes something. The two questions a run that builds
 // nothing asks — is the engine there, what does this tag point to — are plain GETs, answered
@@ -10,16 +11,16 @@
 
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { BuilderSetting } from '../config/config.js';
 import { DockmkError, EngineError } from '../errors.js';
 import { formatImageRef, registryOf, type ImageRef } from '../model/image-ref.js';
 import { chooseBuilder, engineFactsFrom, type BuilderChoice, type EngineFacts } from './builder.js';
-import { buildkitBuild, type BuildkitTransport } from './buildkit-build.js';
+import { buildkitBuild } from './buildkit-build.js';
+import { dockerTransport } from './docker-buildkit.js';
 import { DEFAULT_SOCKET, modemOptions } from './docker-address.js';
 import { classicBuild } from './docker-classic.js';
-import { engineMessage, follow, interrupted, parseJson, statusOf } from './docker-stream.js';
+import { dial, engineMessage, follow, interrupted, parseJson, statusOf } from './docker-stream.js';
 import { compareVersions, garbled, isObject, MIN_API_VERSION, notAnEngine, tooOld, unreachable } from './engine-faults.js';
 import type { BuildRequest, CallOptions, Engine, ImageInfo, ListedImage, RegistryAuth } from './engine.js';
 import { digestFromStatus, insecureRegistries, isPlainHttpRegistry, podmanAuthAddress, qualifiedName, qualifiedRepository } from './podman.js';
@@ -181,7 +182,7 @@ class DockerEngine implements Engine {
       const docker = await this.client();
       if (podman === null || !isPlainHttpRegistry(registryOf(ref), this.insecure)) return docker.pull(name, { ...(auth ? { authconfig: auth } : {}), abortSignal: options.signal });
       // Podman's compat pull cannot be told a registry is plain HTTP; its own endpoint can.
-      return this.dial<NodeJS.ReadableStream>(docker, {
+      return dial<NodeJS.ReadableStream>(docker, {
         path: `/v${podman.libpodVersion}/libpod/images/pull?`,
         method: 'POST',
         options: { reference: name, tlsVerify: false, policy: 'always' },
@@ -201,53 +202,12 @@ class DockerEngine implements Engine {
     const builder = await this.builder(options.signal);
     const { imageId } =
       builder.name === 'buildkit'
-        ? await buildkitBuild(this.buildkitTransport(request), request, options)
+        ? await buildkitBuild(dockerTransport(() => this.client(), (what, error) => this.failure(what, error), `build ${formatImageRef(request.tag)}`), request, options)
         : await this.call(`build ${formatImageRef(request.tag)}`, options.signal, async () =>
             classicBuild(await this.client(), request, options, { podman: (await this.podman(options.signal)) !== null, tag: await this.nameOf(request.tag, options.signal) }),
           );
     // Old engines report only "Successfully built <id>".
     return { imageId: imageId ?? (await this.inspectImage(request.tag))?.id ?? '' };
-  }
-
-  /** The calls a BuildKit build makes, on this engine's connection. */
-  private buildkitTransport(request: BuildRequest): BuildkitTransport {
-    const what = `build ${formatImageRef(request.tag)}`;
-    return {
-      openSession: async (headers) => {
-        const docker = await this.client();
-        return this.dial<Duplex>(docker, { path: '/session', method: 'POST', hijack: true, headers: { ...headers }, statusCodes: { 101: true, 200: true, 500: 'server error' } }).catch(
-          (error: unknown) => {
-            throw this.failure(`${what}: could not open a BuildKit session`, error);
-          },
-        );
-      },
-      startBuild: async (query, context, signal) => {
-        const docker = await this.client();
-        return this.dial<NodeJS.ReadableStream>(docker, {
-          path: '/build?',
-          method: 'POST',
-          options: query,
-          file: context,
-          isStream: true,
-          abortSignal: signal,
-          statusCodes: { 200: true, 400: 'bad request', 500: 'server error' },
-        }).catch((error: unknown) => {
-          if (signal.aborted) throw interrupted();
-          throw this.failure(`${what} failed`, error);
-        });
-      },
-      cancelBuild: async (id) => {
-        const docker = await this.client();
-        await this.dial(docker, { path: '/build/cancel?', method: 'POST', options: { id }, statusCodes: { 200: true, 500: 'server error' } });
-      },
-    };
-  }
-
-  /** One Engine API call through docker-modem, as a promise. */
-  private dial<T>(docker: Docker, options: Record<string, unknown>): Promise<T> {
-    return new Promise((resolve, reject) => {
-      (docker.modem as unknown as { dial(options: object, callback: (error: unknown, data: T) => void): void }).dial(options, (error, data) => (error ? reject(error) : resolve(data)));
-    });
   }
 
   async tag(source: ImageRef | string, target: ImageRef): Promise<void> {
