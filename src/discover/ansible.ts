@@ -9,39 +9,15 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SourceFile } from './checkout.js';
+import type { AnsibleDirs, RawAnsible, RawRole } from '../model/raw-ansible.js';
+import type { SourceFile } from '../model/raw-checkout.js';
 import { diskFiles, type CheckoutFiles, type DirEntry } from './files.js';
 import { ParseCache } from './parse-cache.js';
 
 /** The legacy change-mapping configuration, read as it is when present. */
 export const LEGACY_CONFIG = 'util/parsefiles_config.yml';
 
-/** Where roles and plays live, relative to the root (dockmk.yml paths plus the legacy lists). */
-export interface AnsibleDirs {
-  readonly roles: readonly string[];
-  readonly dockerPlays: readonly string[];
-  readonly playbooks: readonly string[];
-}
-
-export interface RawRole {
-  /** The directory name: what plays and meta files call the role. */
-  readonly name: string;
-  /** `playbooks/roles/<name>`. */
-  readonly dir: string;
-  /** meta/main.yml or meta/main.yaml, the one Ansible reads dependencies from (none: no meta). */
-  readonly meta: readonly SourceFile[];
-  /** tasks/**\/*.yml, where include_role and import_role live. */
-  readonly tasks: readonly SourceFile[];
-}
-
-export interface RawAnsible {
-  /** Every role directory of every roles path, in path order, then by name. */
-  readonly roles: readonly RawRole[];
-  /** `<plays>/*.yml` of every docker plays path (not recursive: docker/plays/roles is a link). */
-  readonly dockerPlays: readonly SourceFile[];
-  /** `<playbooks>/*.yml`: the top-level plays. */
-  readonly playbooks: readonly SourceFile[];
-}
+export type { AnsibleDirs, RawAnsible, RawRole } from '../model/raw-ansible.js';
 
 /** The legacy configuration when the checkout has one; through the parse cache of `from` when given one. */
 export function readLegacyConfig(from: string | CheckoutFiles): SourceFile | null {

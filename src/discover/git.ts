@@ -6,17 +6,9 @@
 // repository.
 
 import { UsageError } from '../errors.js';
+import type { ChangedPath, ChangeStatus } from '../plan/changed-path.js';
 
-export type ChangeStatus = 'added' | 'modified' | 'deleted' | 'renamed' | 'copied' | 'changed';
-
-export interface ChangedPath {
-  /** Relative to the checkout root, forward slashes. */
-  readonly path: string;
-  /** `changed` when the source (a --files list) does not say. */
-  readonly status: ChangeStatus;
-  /** For renamed and copied files, the path it came from. */
-  readonly previous?: string;
-}
+export type { ChangedPath, ChangeStatus } from '../plan/changed-path.js';
 
 const STATUS: Record<string, ChangeStatus> = { A: 'added', M: 'modified', D: 'deleted', R: 'renamed', C: 'copied', T: 'modified', U: 'modified' };
 

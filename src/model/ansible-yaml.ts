@@ -5,7 +5,7 @@
 // these files, and js-yaml loads one in ~10 µs where `yaml` takes ~150 µs here.
 
 import type { Schema } from 'js-yaml';
-import type { SourceFile } from '../discover/checkout.js';
+import type { SourceFile } from './raw-checkout.js';
 import { DiscoveryError } from '../errors.js';
 import { jsYaml } from './yaml-lib.js';
 

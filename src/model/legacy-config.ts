@@ -4,8 +4,8 @@
 // it to the change mapping after 2020 (only a coverage checker read it).
 
 import type { Paths } from '../config/config.js';
-import type { AnsibleDirs } from '../discover/ansible.js';
-import type { SourceFile } from '../discover/checkout.js';
+import type { AnsibleDirs } from './raw-ansible.js';
+import type { SourceFile } from './raw-checkout.js';
 import { DiscoveryError } from '../errors.js';
 import { isMapping, loadAnsibleYaml } from './ansible-yaml.js';
 import type { ParseMemo } from './memo.js';

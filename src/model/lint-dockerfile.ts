@@ -3,7 +3,7 @@
 // and passes its ansible_overrides.yml, which must be a YAML mapping. Pure.
 
 import { posix } from 'node:path';
-import type { AnsibleDirs } from '../discover/ansible.js';
+import type { AnsibleDirs } from './raw-ansible.js';
 import { DiscoveryError } from '../errors.js';
 import type { Service } from './checkout.js';
 import { jsonForm, lexDockerfile, splitWords, unquote, type LogicalLine } from './dockerfile-lex.js';

@@ -3,7 +3,7 @@
 // /edx/app/edx_ansible/edx_ansible, runs its play as root with its overrides, and every role
 // that play pulls in exists. Pure: the raw files discover/ read in, findings with file:line out.
 
-import type { AnsibleDirs, RawAnsible, RawRole } from '../discover/ansible.js';
+import type { AnsibleDirs, RawAnsible, RawRole } from './raw-ansible.js';
 import type { RawCheckout, SourceFile } from './raw-checkout.js';
 import { CycleError, DiscoveryError } from '../errors.js';
 import { buildCheckout, type Checkout, type ModelOptions, type Service } from './checkout.js';

@@ -1,7 +1,7 @@
 // A service's ansible_overrides.yml: extra vars for its play. Must be a YAML mapping (or empty).
 
 import { DiscoveryError, UsageError } from '../errors.js';
-import type { SourceFile } from '../discover/checkout.js';
+import type { SourceFile } from './raw-checkout.js';
 import { jsYaml, yaml } from './yaml-lib.js';
 
 export type Overrides = Readonly<Record<string, unknown>>;

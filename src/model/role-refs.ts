@@ -2,7 +2,7 @@
 // `role:`/`name:` mapping), include_role/import_role in tasks (blocks included), and a play
 // file's `roles:` and tasks. Pure: parsed YAML in, references with file:line out.
 
-import type { SourceFile } from '../discover/checkout.js';
+import type { SourceFile } from './raw-checkout.js';
 import { DiscoveryError } from '../errors.js';
 import { isMapping, loadAnsibleYaml, type YamlFile } from './ansible-yaml.js';
 import type { Warning } from './checkout.js';

@@ -6,8 +6,8 @@
 // Tasks files are parsed only when their text says include_role or import_role: the others
 // cannot add an edge, and a checkout of 5,000 roles has ~6,000 of them.
 
-import type { RawAnsible, RawRole } from '../discover/ansible.js';
-import type { SourceFile } from '../discover/checkout.js';
+import type { RawAnsible, RawRole } from './raw-ansible.js';
+import type { SourceFile } from './raw-checkout.js';
 import type { Warning } from './checkout.js';
 import type { ParseMemo } from './memo.js';
 import { reachable } from './reach.js';

@@ -5,7 +5,7 @@
 // the legacy mapping by file name, which lost tools_jenkins (it runs jenkins_tools.yml).
 
 import { posix } from 'node:path';
-import type { AnsibleDirs } from '../discover/ansible.js';
+import type { AnsibleDirs } from './raw-ansible.js';
 import type { Checkout } from './checkout.js';
 import { roleClosure, type RoleGraph } from './roles.js';
 

@@ -2,7 +2,7 @@
 // use one of them → the services that run those plays. Breadth-first over the reverse edges,
 // so each service gets the shortest chain; a visited set makes cycles harmless.
 
-import type { ChangedPath } from '../discover/git.js';
+import type { ChangedPath } from './changed-path.js';
 import type { RoleGraph, RoleReference } from '../model/roles.js';
 import type { PlayOwners } from '../model/service-plays.js';
 import type { Link, Reason } from './affected.js';

@@ -12,8 +12,8 @@
 // (e) Only services count; a changed role no service's play reaches is a warning. Pure.
 
 import { posix } from 'node:path';
-import type { AnsibleDirs } from '../discover/ansible.js';
-import type { ChangedPath } from '../discover/git.js';
+import type { AnsibleDirs } from '../model/raw-ansible.js';
+import type { ChangedPath } from './changed-path.js';
 import type { Checkout, Warning } from '../model/checkout.js';
 import { sourcesMatcher, type CopyIndex } from '../model/copy-sources.js';
 import { reachable } from '../model/reach.js';

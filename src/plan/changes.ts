@@ -1,8 +1,6 @@
 // Which inputs of a build changed since the build that made its image: the named inputs of
 // the plan compared with those history recorded, and the base image IDs.
 
-import type { BuildRecord } from '../discover/runs.js';
-
 export type ServiceState = 'built' | 'not-built' | 'modified';
 
 export interface Current {
@@ -10,8 +8,14 @@ export interface Current {
   readonly baseIds: Readonly<Record<string, string>> | null;
 }
 
+/** What history recorded of the build that made an image (discover/runs.ts's record has it). */
+export interface PastBuild {
+  readonly inputs?: Readonly<Record<string, string>>;
+  readonly bases?: Readonly<Record<string, string>>;
+}
+
 /** Names of the inputs that differ: "play docker/plays/x.yml", "role common (new)", "parent x:test". */
-export function changedInputs(current: Current, built: BuildRecord | undefined): string[] {
+export function changedInputs(current: Current, built: PastBuild | undefined): string[] {
   if (built?.inputs === undefined) return ['unknown (no record of the build that made this image)'];
   const changed: string[] = [];
   const before = built.inputs;
