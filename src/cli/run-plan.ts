@@ -3,7 +3,6 @@
 // a real run, so that a dry run does not compile the engine's and the registry's code.
 
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { Config } from '../config/config.js';
@@ -19,7 +18,8 @@ import { runPlan } from '../execute/run.js';
 import type { BuildPlan } from '../plan/types.js';
 import { DEFAULT_RETRY } from '../execute/retry.js';
 import { createHistoryRecorder } from '../report/history.js';
-import { describePartialPush, manifestJson, markdownSummary, publishOutcome, type PublishOutcome } from '../report/publish.js';
+import { describePartialPush, markdownSummary, publishOutcome } from '../report/publish.js';
+import { appendStepSummary, writeManifest } from '../report/run-files.js';
 import { eventToJson } from '../report/json.js';
 import { createPlainReporter } from '../report/plain.js';
 import { createTtyReporter } from '../report/tty.js';
@@ -84,7 +84,7 @@ async function runAndReport({ plan, config, args, io, listing, writeBack, report
   ).finally(history.close);
   const outcome = publishOutcome(result.results);
   if (manifest !== null) writeManifest(manifest, outcome);
-  if (io.env.GITHUB_STEP_SUMMARY) appendStepSummary(io.env.GITHUB_STEP_SUMMARY, markdownSummary(plan, result.results, result.ok, io.now() - started), io);
+  if (io.env.GITHUB_STEP_SUMMARY) appendStepSummary(io.env.GITHUB_STEP_SUMMARY, markdownSummary(plan, result.results, result.ok, io.now() - started), (line: string) => io.stderr.write(`${line}\n`));
   report?.finished(result.results, result.ok && !result.interrupted);
   await writeBack?.afterRun(outcome, result.ok && !result.interrupted);
   if (result.interrupted) throw new InterruptedError('interrupted: running steps were cancelled, no tag was moved');
@@ -97,29 +97,6 @@ async function runAndReport({ plan, config, args, io, listing, writeBack, report
     throw new StepFailedError(`${failed[0]?.reason ?? 'a step failed'}${more}${pushed}`, {
       hint: [failed[0]?.hint, whatIsWhere].filter(Boolean).join('; ') || undefined,
     });
-  }
-}
-
-/** Replaces the file whole (write, then rename), so a reader never sees half of it. */
-function writeManifest(path: string, outcome: PublishOutcome): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temporary, manifestJson(outcome));
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw new ConfigError(`--manifest ${path}: cannot write it (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
-      hint: 'give a path in a directory that exists and can be written',
-    });
-  }
-}
-
-function appendStepSummary(path: string, markdown: string, io: Io): void {
-  try {
-    appendFileSync(path, markdown);
-  } catch (error) {
-    // The run's outcome stands; a summary that cannot be written is worth a warning only.
-    io.stderr.write(`warning: GITHUB_STEP_SUMMARY=${path}: cannot append the summary (${(error as NodeJS.ErrnoException).code ?? String(error)})\n`);
   }
 }
 
