@@ -20,7 +20,7 @@
 //   DOCKMK_LEGACY_REPO=/git/dir         where util/parsefiles.py is taken from (default
 //                                       /work/.mirror/openedx+configuration/repo); or
 //   DOCKMK_LEGACY_PARSEFILES=/x.py      the script itself
-//   BENCH_NOOP_SERVICES=300 BENCH_BUILDABLE=0 BENCH_COLD=0 BENCH_BUILDERS=0 BENCH_RELEASE=0 BENCH_ENGINE=0
+//   BENCH_NOOP_SERVICES=300 BENCH_LARGE=0 BENCH_BUILDABLE=0 BENCH_COLD=0 BENCH_BUILDERS=0 BENCH_RELEASE=0 BENCH_ENGINE=0
 //                                       sizes and skips
 //   BENCH_SERVICES=200 BENCH_ROLES=500   a smaller generated checkout, to try the bench quickly
 //   BENCH_KEEP_NOOP=1                    keep the benchnoop- images of the tiny checkout, so that
@@ -151,6 +151,7 @@ function changeSets(made, dir) {
 }
 
 function largeCheckout(work) {
+  if (process.env.BENCH_LARGE === '0') return ['NOT MEASURED: BENCH_LARGE=0'];
   const repo = join(work, 'repo');
   const started = performance.now();
   const made = generateRepo(repo, LARGE);
