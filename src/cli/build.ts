@@ -172,12 +172,15 @@ export interface Planned {
  * Whether a command's plan may come from (and go to) the plan memo (discover/plan-memo.ts): the
  * legacy layout, whose plan depends on the checkout's files and the options alone, not on a
  * change list, the history (--shard), a registry (--pull always), a bake file's variables (the
- * environment) or the files a write-back previews. Its build directory must be there, so that
- * a wrong --root is told so before anything walks it.
+ * environment) or the files a write-back previews; and with no build args (they may be secrets: a
+ * plan holds them, and the memo would write them to disk). Its build directory must be there, so
+ * that a wrong --root is told so before anything walks it.
  */
 function memoizable(args: BuildArgs, config: Config): boolean {
   if (config.writeBack.length > 0 || (args['write-back'] ?? []).length > 0) return false;
   if (config.bake !== null || config.services !== null || config.pull === 'always') return false;
+  // Build args may be secrets (a token for the play): the plan, which holds them, is not written to disk.
+  if (Object.keys(config.buildArgs).length > 0) return false;
   if (args.since !== undefined || args.range !== undefined || args.files !== undefined || args.shard !== undefined) return false;
   return statPath(join(config.root, config.paths.build))?.kind === 'directory';
 }

@@ -149,6 +149,12 @@ test('a real run keeps its plan, runs it from the memo next time, and plans agai
   writeFileSync(tasks, `${readFileSync(tasks, 'utf8')}\n- name: one more\n  debug: msg=more\n`);
   utimesSync(tasks, HOUR_AGO + 1, HOUR_AGO + 1);
   assert.match((await dockmk(root, state)).stderr, NO_ENGINE, 'an edited role: planned afresh');
+
+  // Build args may be secrets: neither a real run nor a dry run keeps a plan that holds them.
+  const withArgs = tempDir('dockmk-memo-state-');
+  assert.match((await dockmk(root, withArgs, '--build-arg', 'TOKEN=s3cret')).stderr, NO_ENGINE);
+  assert.is((await dryRun(root, withArgs, '--json', '--build-arg', 'TOKEN=s3cret')).code, 0);
+  assert.not.ok(existsSync(join(withArgs, 'cache', 'plans')), 'no memo kept');
 });
 
 test.run();
