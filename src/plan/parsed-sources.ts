@@ -3,7 +3,7 @@
 
 import type { ContextSource } from '../model/dockerfile.js';
 import type { Checkout } from '../model/checkout.js';
-import type { BuildStep } from './types.js';
+import type { BuildStep, PlanStep } from './types.js';
 
 /**
  * The COPY and ADD sources of a step's Dockerfile as the model parsed them, when it parsed them
@@ -31,12 +31,11 @@ function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 export type KeptSources = Readonly<Record<string, readonly ContextSource[]>>;
 
 /** What `parsed` says of each build step of `steps` (the steps it has no parse of left out). */
-export function keepSources(steps: readonly { readonly kind: string }[], parsed: ParsedSources): KeptSources {
+export function keepSources(steps: readonly PlanStep[], parsed: ParsedSources): KeptSources {
   const kept: Record<string, readonly ContextSource[]> = {};
   for (const step of steps) {
-    if (step.kind !== 'build') continue;
-    const sources = parsed(step as BuildStep);
-    if (sources !== undefined) kept[(step as BuildStep).id] = sources;
+    const sources = step.kind === 'build' ? parsed(step) : undefined;
+    if (sources !== undefined) kept[step.id] = sources;
   }
   return kept;
 }
