@@ -1,5 +1,6 @@
 // The registry side of publishing: a ref written from a key ref's manifest (no layer moves),
-// a floating release ref held where a higher release is, `latest` written only if no one else
+// an immutable ref (sha-<7>) written once and never moved after, a floating release ref held
+// where a higher release is, `latest` written only if no one else
 // moved it since this run read it; and, before anything runs, the refs a plan writes from but
 // does not push itself must all be there (promote: refuse, naming the missing ones).
 
@@ -72,6 +73,19 @@ export async function writeRef(step: PushStep, ctx: StepContext): Promise<StepDe
     if (higher !== null) {
       const { major, minor, patch } = step.follows.version;
       return { status: 'kept', reason: `kept where it is: ${higher} is a higher release than ${major}.${minor}.${patch}` };
+    }
+  }
+  if (!step.mutable) {
+    // An immutable ref (sha-<7>) is written once: the same commit built again on other inputs
+    // (newer bases, another label) gets a new key ref, and the sha ref stays on the first build.
+    const existing = await ctx.transfer(() => ctx.registry.digest(step.image, ctx.signal));
+    if (existing !== null) {
+      const wanted = await ctx.transfer(() => ctx.registry.digest(source, ctx.signal));
+      if (wanted === existing) return { status: 'done', digest: existing };
+      return {
+        status: 'kept',
+        reason: `kept where it is: it names an earlier build of this commit (${existing}), and an immutable ref is never moved; this build is ${formatImageRef(source)} (delete the tag in the registry to re-point it)`,
+      };
     }
   }
   if (ctx.state.latest.has(target)) {

@@ -177,6 +177,33 @@ test('a hotfix below the highest release writes its own refs and leaves 1 and la
   assert.match(String(result.results.find((r) => r.step.id.endsWith(':latest'))?.reason), /1\.2\.0 is a higher release than 1\.1\.5/);
 });
 
+test('sha-<7> is written once: the commit built again on other inputs keeps it on the first build, moves main and latest', async () => {
+  const registry = new FakeRegistry();
+  const engine = new RecordingEngine();
+  assert.ok((await run(plan, engine, registry)).ok);
+  // The same push again, nothing changed: the sha ref is there on the same image, so nothing is written for it.
+  const before = registry.calls.length;
+  const again = await run(plan, engine, registry);
+  assert.ok(again.ok);
+  assert.not.ok(registry.calls.slice(before).some((c) => c.op === 'copy' && c.ref.endsWith(':sha-0123456')), 'an immutable ref already on its image is not written again');
+  assert.equal(again.results.filter((r) => r.step.id.endsWith(':sha-0123456')).map((r) => r.status), ['done', 'done']);
+  // The commit built again on a newer base: a new key ref and image; sha-<7> names the earlier build.
+  registry.store(ref('base', 'sha-0123456'), 'sha256:first-build');
+  registry.store(ref('app', 'sha-0123456'), 'sha256:first-build');
+  const rebuilt = await run(plan, engine, registry);
+  assert.ok(rebuilt.ok, 'keeping an immutable ref is no failure');
+  const status = (tag: string) => rebuilt.results.filter((r) => r.step.id.endsWith(`:${tag}`)).map((r) => r.status);
+  assert.equal(status('sha-0123456'), ['kept', 'kept']);
+  assert.equal([...status('main'), ...status('latest')], ['done', 'done', 'done', 'done']);
+  for (const service of ['base', 'app']) {
+    assert.is(registry.manifests.get(ref(service, 'sha-0123456')), 'sha256:first-build', `${service}:sha-0123456 not moved`);
+    assert.is(registry.manifests.get(ref(service, 'latest')), 'sha256:digest', `${service}:latest on the new build`);
+  }
+  const reason = String(rebuilt.results.find((r) => r.step.id === `push ${ref('app', 'sha-0123456')}`)?.reason);
+  assert.match(reason, /kept where it is: it names an earlier build of this commit \(sha256:first-build\), and an immutable ref is never moved; this build is .*app:key-[0-9a-f]+ \(delete the tag in the registry to re-point it\)/);
+  assert.ok(publishOutcome(rebuilt.results).kept.some((k) => k.ref === ref('app', 'sha-0123456')), 'the outcome lists it as kept');
+});
+
 test('a registry that refuses the tags list: the floating refs of a release are not moved, and it says why', async () => {
   const registry = new FakeRegistry();
   const release = planBuild(checkout, 'push', ['base'], { ...OPTIONS, publishTags: computeTags({ sha: SHA, tag: 'v1.2.0' }) });

@@ -426,6 +426,26 @@ publishTest('--label K=V adds a label to the pushed image', async (f) => {
   }
 });
 
+publishTest('the commit pushed again on other inputs: sha-<7> stays on the first build, the versioned refs and latest move', async (f) => {
+  const env = runEnv(f, { DOCKER_CONFIG: f.authsConfig });
+  ok(await dockmk(f, pushArgs(f), env), 'the first push of the commit');
+  const digests = async (tag: string) => Promise.all(f.services.map((service) => f.registry.digest(repo(f, service), tag)));
+  const first = { sha: await digests(`sha-${f.sha.slice(0, 7)}`), latest: await digests('latest') };
+  assert.equal(first.sha, first.latest, 'one build under both refs at first');
+  // A label is an input: the same commit gets new build keys and new images, as a weekly rebuild on newer bases would.
+  const run = await dockmk(f, pushArgs(f, '--label', 'com.example.rebuilt=yes'), env);
+  ok(run, 'the second push, with a label');
+  const summary = summaryOf(run) as Summary & { kept?: string[] };
+  const shaRefs = f.services.map((service) => ref(f, service, `sha-${f.sha.slice(0, 7)}`)).sort();
+  assert.equal(sorted(summary.kept ?? []), shaRefs, `expected the sha refs kept${seen(run)}`);
+  assert.equal(sorted(summary.pushed ?? []), refsAt(f, ['1.2.3', '1.2', '1', 'main', 'latest']), `expected every other ref written${seen(run)}`);
+  assert.equal(await digests(`sha-${f.sha.slice(0, 7)}`), first.sha, 'sha-<7> not moved in the registry');
+  const now = await digests('latest');
+  for (const [i, digest] of now.entries()) assert.is.not(digest, first.latest[i], `${f.services[i]}:latest on the new build`);
+  assert.equal(await digests('1.2.3'), now, 'the versioned refs with latest');
+  assert.match(run.stdout + run.stderr, /kept where it is: it names an earlier build of this commit \(sha256:[0-9a-f]{64}\), and an immutable ref is never moved/, `expected the reason said${seen(run)}`);
+});
+
 publishTest('the registry stopped mid-run: retries with backoff, fails clearly, latest has not moved', async (f) => {
   const env = runEnv(f, { DOCKER_CONFIG: f.authsConfig });
   // latest exists, at digest D1, for every service
