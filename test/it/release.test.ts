@@ -12,8 +12,9 @@
 //   e. v1.2.0, then a branch release-1.1 from the first commit (a new branch: every image under
 //      its name) and the hotfix v1.1.5 on it: the hotfix publishes its own refs and leaves latest
 //      and 1 where v1.2.0 put them (before d: all three find their images in the registry)
-//   d. the weekly schedule after the base image changed under its tag rebuilds every service, and
-//      a release of that commit afterwards publishes the rebuilt images
+//   d. the weekly schedule after the base image changed under its tag rebuilds every service (main
+//      and latest move to the rebuilt images, sha-<7> stays on the commit's first build), and a
+//      release of that commit afterwards publishes the rebuilt images
 
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -274,8 +275,14 @@ scenario('d. the weekly schedule after the base image changed under its tag rebu
   expectJobs(run, { plan: 'success', 'wave-1': 'success', 'wave-2': 'success', 'wave-3': 'success', promote: 'success' });
   builtExactly(run, SERVICE_NAMES);
   const after = await snapshot(reg);
-  promotedTo(after, commits.fix as string, run);
+  const sha = short(commits.fix as string);
   for (const service of SERVICE_NAMES) {
+    const tags = after[service] ?? {};
+    // sha-<7> is immutable: it stays on the commit's first build; main and latest take the new one.
+    assert.ok(before[service]?.[sha], `${service} had ${sha} before the schedule ran`);
+    assert.is(tags[sha], before[service]?.[sha], `${service}:${sha} stays on the commit's first build`);
+    assert.is(tags.main, tags.latest, `${service}:main is on latest`);
+    assert.ok(Object.entries(tags).some(([tag, d]) => tag.startsWith('key-') && d === tags.latest), `${service}:latest is on no key ref`);
     assert.is.not(after[service]?.latest, before[service]?.latest, `${service}:latest is a new image`);
     assert.ok((await layersOf(reg, service, 'latest')).includes(newLayer), `${service}:latest is built on the new base`);
   }
